@@ -1,0 +1,1 @@
+"""The Discord adapter: turns Discord events into knowledge/ service calls."""

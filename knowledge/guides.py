@@ -1,0 +1,202 @@
+"""Interview guides: validated data files in prompts/guides/, one per profession."""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_GUIDES_DIR = Path(__file__).resolve().parent.parent / "prompts" / "guides"
+
+
+class Method(StrEnum):
+    """The part of the interview a step belongs to (see shared INTERVIEWING.md)."""
+
+    background = "background"
+    task_diagram = "task_diagram"
+    knowledge_audit = "knowledge_audit"
+    simulation = "simulation"
+    incident = "incident"
+    novice = "novice"
+    laddering = "laddering"
+    wrapup = "wrapup"
+
+
+class Probe(StrEnum):
+    """Where a question comes from: the method and the probe inside it.
+
+    Stored with every turn so coverage can be measured and datasets balanced.
+    """
+
+    background = "background"
+    task_diagram = "task_diagram"
+    # ACTA knowledge audit
+    past_future = "past_future"
+    big_picture = "big_picture"
+    noticing = "noticing"
+    job_smarts = "job_smarts"
+    improvising = "improvising"
+    self_monitoring = "self_monitoring"
+    anomalies = "anomalies"
+    equipment = "equipment"
+    # ACTA simulation interview
+    simulation = "simulation"
+    # Critical Decision Method
+    incident_select = "incident_select"
+    incident_account = "incident_account"
+    timeline = "timeline"
+    cdm_goals = "cdm_goals"
+    cdm_cues = "cdm_cues"
+    cdm_expectations = "cdm_expectations"
+    cdm_options = "cdm_options"
+    cdm_basis = "cdm_basis"
+    cdm_uncertainty = "cdm_uncertainty"
+    cdm_analogies = "cdm_analogies"
+    cdm_pressure = "cdm_pressure"
+    what_if = "what_if"
+    # laddering
+    ladder_down = "ladder_down"
+    ladder_up = "ladder_up"
+    # novices and wrap-up
+    novice_errors = "novice_errors"
+    teach_back = "teach_back"
+    wrapup = "wrapup"
+    # follow-ups the engine adds between guide questions
+    concrete_instance = "concrete_instance"
+    term_recognition = "term_recognition"
+    how_would_you_know = "how_would_you_know"
+    deepening = "deepening"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Question(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    probe: Probe
+    text: str = Field(min_length=10, max_length=1500)
+    # The question as it should read outside the interview, in a dataset. Written by the guide's
+    # author because "that step" or "the incident" mean nothing out of context.
+    standalone: str | None = Field(default=None, min_length=10, max_length=1500)
+    # Allowed follow-ups for this question (0 turns them off, None means the interview default).
+    max_followups: int | None = Field(default=None, ge=0, le=5)
+
+    @field_validator("text", "standalone")
+    @classmethod
+    def _stripped(cls, v: str | None) -> str | None:
+        return v.strip() if v is not None else v
+
+
+class Step(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str = Field(min_length=2)
+    method: Method
+    intro: str | None = None
+    questions: list[Question] = Field(min_length=1)
+
+
+class Guide(_Strict):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: int = Field(ge=1)
+    title: str = Field(min_length=2)
+    # The profession as used in a sentence: "an air traffic controller".
+    profession: str = Field(min_length=2)
+    # Who the assistant speaks as in exported datasets.
+    persona: str = Field(min_length=20)
+    language: str = "en"
+    description: str = Field(min_length=10)
+    # Hourly pay in USD for experts interviewed with this guide; None uses the configured default.
+    rate_per_hour: float | None = Field(default=None, gt=0, le=10_000)
+    intro: str = Field(min_length=10)
+    outro: str = Field(min_length=10)
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Guide:
+        seen: set[str] = set()
+        for ref in (f"{s.id}/{q.id}" for s in self.steps for q in s.questions):
+            if ref in seen:
+                raise ValueError(f"question id {ref!r} appears twice")
+            seen.add(ref)
+        if len({s.id for s in self.steps}) != len(self.steps):
+            raise ValueError("step ids must be unique")
+        return self
+
+    @cached_property
+    def questions(self) -> list[tuple[Step, Question]]:
+        """Every question in order, with its step."""
+        return [(s, q) for s in self.steps for q in s.questions]
+
+    def position(self, step_id: str, question_id: str) -> int:
+        """Index of a question in `questions`; ValueError when the guide no longer has it."""
+        for i, (s, q) in enumerate(self.questions):
+            if s.id == step_id and q.id == question_id:
+                return i
+        raise ValueError(f"guide {self.slug!r} has no question {step_id}/{question_id}")
+
+    def standalone(self, question: Question) -> str:
+        """The question as it reads in a dataset, outside the interview."""
+        if question.standalone:
+            return question.standalone
+        return f"As {self.profession}: {question.text}"
+
+
+class GuideError(ValueError):
+    """A guide file that cannot be used; the message names the file and the field."""
+
+
+def load_guide(path: Path) -> Guide:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise GuideError(f"{path.name}: not valid TOML: {e}") from None
+    data.setdefault("slug", path.stem)
+    try:
+        guide = Guide.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise GuideError(f"{path.name}: {where}: {first['msg']}{more}") from None
+    if guide.slug != path.stem:
+        raise GuideError(f"{path.name}: slug: {guide.slug!r} must match the file name")
+    return guide
+
+
+class GuideLibrary:
+    """All guides of a folder, loaded and validated once."""
+
+    def __init__(self, guides: dict[str, Guide]):
+        self._guides = dict(sorted(guides.items()))
+
+    @classmethod
+    def load(cls, folder: Path = DEFAULT_GUIDES_DIR) -> GuideLibrary:
+        if not folder.is_dir():
+            raise GuideError(f"guides folder {folder} does not exist")
+        guides = {}
+        for path in sorted(folder.glob("*.toml")):
+            g = load_guide(path)
+            guides[g.slug] = g
+        if not guides:
+            raise GuideError(f"guides folder {folder} holds no *.toml guide")
+        return cls(guides)
+
+    def get(self, slug: str) -> Guide:
+        try:
+            return self._guides[slug]
+        except KeyError:
+            known = ", ".join(self._guides)
+            raise GuideError(f"no guide {slug!r}; known guides: {known}") from None
+
+    def __iter__(self):
+        return iter(self._guides.values())
+
+    def __len__(self) -> int:
+        return len(self._guides)
+
+    def slugs(self) -> list[str]:
+        return list(self._guides)

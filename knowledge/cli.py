@@ -133,6 +133,30 @@ async def chat(
     )
 
 
+@cli.command()
+@click.pass_context
+def start(ctx: click.Context) -> None:
+    """The main job: the Discord bot when a token is configured, else `tacit chat`."""
+    settings = settings_from(ctx)
+    if settings.discord.token is not None and settings.discord.token.get_secret_value():
+        ctx.invoke(bot)
+    else:
+        click.echo("No Discord token configured: starting an interview in the terminal.", err=True)
+        ctx.invoke(chat)
+
+
+@cli.command()
+@click.option("--sync", is_flag=True, help="Publish the slash commands globally, then run.")
+@click.pass_context
+def bot(ctx: click.Context, sync: bool) -> None:
+    """Run the Discord bot (token from DISCORD_TOKEN or [discord] token)."""
+    from bot.__main__ import run
+
+    code = run(settings_from(ctx), sync=sync)
+    if code:
+        raise SystemExit(code)
+
+
 # ---- listings --------------------------------------------------------------------------------
 
 
@@ -269,6 +293,18 @@ def _duration(seconds: float) -> str:
     m, s = divmod(int(seconds), 60)
     h, m = divmod(m, 60)
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+def _register() -> None:
+    """Commands kept in their own modules, one per area."""
+    from knowledge import cli_export, cli_review
+
+    for module in (cli_review, cli_export):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
 
 
 def main() -> None:

@@ -101,8 +101,12 @@ class BatchingEmbedder:
         self.batches = 0  # how many encode calls ran (a benchmark figure)
 
     @classmethod
-    def from_settings(cls, s: EmbeddingSettings) -> BatchingEmbedder:
-        enc = SentenceTransformerEncoder(s.model, device=s.device, batch_size=s.batch_size)
+    def from_settings(
+        cls, s: EmbeddingSettings, *, encoder: Encoder | None = None
+    ) -> BatchingEmbedder:
+        enc = encoder or SentenceTransformerEncoder(
+            s.model, device=s.device, batch_size=s.batch_size
+        )
         return cls(enc, batch_size=s.batch_size, max_wait_ms=s.max_wait_ms)
 
     @property

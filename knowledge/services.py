@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from knowledge.config import Settings
-from knowledge.embeddings import BatchingEmbedder
+from knowledge.embeddings import BatchingEmbedder, Encoder
 from knowledge.engine import InterviewEngine
 from knowledge.experts import ExpertService
 from knowledge.guides import GuideLibrary
@@ -56,8 +56,18 @@ def load_guides(settings: Settings) -> GuideLibrary:
     return lib
 
 
-async def build(settings: Settings, *, background: bool = True, migrate: bool = True) -> Services:
-    """Open everything; `background` starts the indexer loop that retries Chroma."""
+async def build(
+    settings: Settings,
+    *,
+    background: bool = True,
+    migrate: bool = True,
+    encoder: Encoder | None = None,
+) -> Services:
+    """Open everything; `background` starts the indexer loop that retries Chroma.
+
+    `encoder` shares an already loaded model (tests, benchmarks); by default it is built from
+    settings and loaded on first use.
+    """
     guides = load_guides(settings)
     db = Database(settings.database.url, echo=settings.database.echo)
     try:
@@ -66,7 +76,7 @@ async def build(settings: Settings, *, background: bool = True, migrate: bool = 
     except Exception:
         await db.close()
         raise
-    embedder = BatchingEmbedder.from_settings(settings.embeddings)
+    embedder = BatchingEmbedder.from_settings(settings.embeddings, encoder=encoder)
     index = VectorIndex(settings.chroma)
     indexer = Indexer(db, index, embedder, retry_seconds=settings.chroma.retry_seconds)
     probes, drafter = _assistants(settings)

@@ -309,3 +309,7 @@ _register()
 
 def main() -> None:
     cli(prog_name="tacit")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Settings: defaults, the TOML file, environment overrides, and errors that name the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.config import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for var in [v for v in __import__("os").environ if v.startswith("TACIT_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_no_file_gives_the_embedded_defaults():
+    s = load_settings()
+    assert s.database.url.startswith("sqlite+aiosqlite:///")
+    assert s.chroma.url == "" and not s.llm.enabled and s.pay.default_rate == 105.0
+
+
+def test_the_file_is_read_and_the_environment_wins(tmp_path, monkeypatch):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[interview]\nmax_followups = 1\n[chroma]\nurl = "http://chroma:8000"\n')
+    monkeypatch.setenv("TACIT_INTERVIEW__MAX_FOLLOWUPS", "3")
+    s = load_settings()
+    assert s.chroma.url == "http://chroma:8000" and s.interview.max_followups == 3
+
+
+def test_tacit_config_points_at_another_file(tmp_path, monkeypatch):
+    other = tmp_path / "elsewhere.toml"
+    other.write_text("[pay]\ndefault_rate = 350\n")
+    monkeypatch.setenv("TACIT_CONFIG", str(other))
+    assert load_settings().pay.default_rate == 350
+
+
+def test_the_example_config_is_valid_and_documents_every_key():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    s = load_settings(example)
+    text = example.read_text()
+    for section, model in s:
+        if hasattr(model, "model_fields"):
+            for key in type(model).model_fields:
+                documented = (f"{key} ", f"{key}=", f"# {key}", f".{key}]")
+                assert any(d in text for d in documented), (
+                    f"config.example.toml does not document {section}.{key}"
+                )
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("[interview]\nmax_followups = 'x'\n", "interview.max_followups:"),
+        ("[databse]\nurl = 'x'\n", "databse: unknown key"),
+        ("[llm]\ntemperature = 9\n", "llm.temperature:"),
+        ("[interview\n", "config.toml"),
+    ],
+)
+def test_a_bad_value_names_the_key(tmp_path, content, expected):
+    (tmp_path / "config.toml").write_text(content)
+    with pytest.raises(ConfigError) as e:
+        load_settings()
+    assert expected in str(e.value)
+
+
+def test_an_unknown_environment_setting_is_refused(monkeypatch):
+    monkeypatch.setenv("TACIT_DATABSE__URL", "sqlite+aiosqlite:///x.db")
+    with pytest.raises(ConfigError, match="TACIT_DATABSE__URL: unknown setting"):
+        load_settings()
+
+
+def test_the_discord_token_comes_from_the_environment_and_never_shows(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "MTIz.secret-token")
+    s = load_settings()
+    assert s.discord.token.get_secret_value() == "MTIz.secret-token"
+    assert "secret-token" not in repr(s) and "secret-token" not in str(s.model_dump())
+
+
+def test_a_bad_secret_is_not_echoed(tmp_path):
+    (tmp_path / "config.toml").write_text("[llm]\napi_key = 12345678\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings()
+    assert "12345678" not in str(e.value)

@@ -127,6 +127,13 @@ class ExportSettings(_Section):
     seed: int = 13
 
 
+class ReviewSettings(_Section):
+    # How long an entry shown to a curator stays theirs before others can take it.
+    claim_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
+    # A pending entry this similar (cosine) to an approved one is shown as its likely duplicate.
+    duplicate_similarity: float = Field(default=0.9, gt=0, le=1.01)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TACIT_", env_nested_delimiter="__", extra="forbid", toml_file=None
@@ -143,6 +150,7 @@ class Settings(BaseSettings):
     discord: DiscordSettings = DiscordSettings()
     pay: PaySettings = PaySettings()
     export: ExportSettings = ExportSettings()
+    review: ReviewSettings = ReviewSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,1 @@
+from .fixtures import discord_errors, fake_discord  # noqa: F401

@@ -13,6 +13,7 @@ from knowledge.engine import InterviewEngine
 from knowledge.experts import ExpertService
 from knowledge.guides import GuideLibrary
 from knowledge.indexing import Indexer
+from knowledge.review import ReviewService
 from knowledge.storage import Database
 from knowledge.vectors import VectorIndex
 
@@ -29,6 +30,7 @@ class Services:
     indexer: Indexer
     engine: InterviewEngine
     experts: ExpertService
+    review: ReviewService
     _background: list[asyncio.Task] | None = None
 
     async def close(self) -> None:
@@ -84,7 +86,8 @@ async def build(
         db, guides, embedder, indexer, settings.interview, probes=probes, drafter=drafter
     )
     experts = ExpertService(db, guides, settings.consent, settings.pay)
-    svc = Services(settings, db, guides, embedder, index, indexer, engine, experts)
+    review = ReviewService(db, index, embedder, indexer, guides, settings, experts=experts)
+    svc = Services(settings, db, guides, embedder, index, indexer, engine, experts, review)
     if background:
         svc._background = [asyncio.create_task(indexer.run(), name="tacit-indexer")]
         indexer.notify()  # index what an earlier run left owed

@@ -1,0 +1,106 @@
+"""The Bot: holds the services it is given, loads the extensions, syncs commands on request."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.messages import sentence, tell
+from knowledge.engine import InterviewError
+from knowledge.services import Services
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.exts.interview", "bot.exts.me")
+
+
+def intents() -> discord.Intents:
+    """Guilds, guild and DM messages, and message content (privileged): answers are messages."""
+    it = discord.Intents.default()
+    it.message_content = True
+    it.presences = False
+    it.members = False  # interactions and messages carry the member with its roles
+    return it
+
+
+class Tree(app_commands.CommandTree):
+    """Turns the core's user errors into a private reply; anything else is logged as a bug."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        cause = getattr(error, "original", error)
+        if isinstance(cause, InterviewError | app_commands.CheckFailure):
+            await tell(interaction, sentence(str(cause)))
+            return
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error("command /%s failed", command, exc_info=cause)
+        try:
+            await tell(interaction, "Sorry, something went wrong on my side. Please try again.")
+        except discord.HTTPException:
+            pass
+
+
+class _TacitMixin:
+    """What both bot classes share; `services` are built once in __main__ and passed in."""
+
+    def __init__(self, services: Services, *, sync: bool = False, **kwargs: Any):
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            tree_cls=Tree,
+            **kwargs,
+        )
+        self.services = services
+        self.sync_globally = sync
+
+    async def setup_hook(self) -> None:
+        # Extensions register their persistent buttons (DynamicItems) and resume the
+        # interviews that were running when the bot stopped.
+        for name in EXTENSIONS:
+            await self.load_extension(name)
+        await self._sync_commands()
+
+    async def _sync_commands(self) -> None:
+        guild_id = self.services.settings.discord.dev_guild_id
+        if guild_id:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to the development guild %s", len(synced), guild_id)
+        if self.sync_globally:
+            synced = await self.tree.sync()
+            log.info(
+                "synced %d commands globally (Discord may take a while to show them)", len(synced)
+            )
+
+    async def on_message(self, message: discord.Message) -> None:
+        # No prefix commands: answers are read by the interview extension's listener.
+        return
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s (%s) to %d guild(s)", self.user, self.user.id, len(self.guilds))
+
+
+class TacitBot(_TacitMixin, commands.Bot):
+    pass
+
+
+class ShardedTacitBot(_TacitMixin, commands.AutoShardedBot):
+    pass
+
+
+def create_bot(services: Services, *, sync: bool = False) -> TacitBot | ShardedTacitBot:
+    """The bot class the config asks for: sharded when discord.shards is "auto" or above 0."""
+    shards = services.settings.discord.shards
+    if shards == "auto":
+        return ShardedTacitBot(services, sync=sync)
+    if shards > 0:
+        return ShardedTacitBot(services, sync=sync, shard_count=shards)
+    return TacitBot(services, sync=sync)

@@ -1,0 +1,1 @@
+"""Bot features, one package each."""

@@ -1,0 +1,107 @@
+"""Buttons that survive restarts: consent, Done and Skip. Their custom_id carries the ids."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import discord
+
+if TYPE_CHECKING:
+    from bot.exts.interview._cog import InterviewCog
+
+
+def _cog(interaction: discord.Interaction) -> InterviewCog:
+    return interaction.client.get_cog("Interview")  # type: ignore[return-value]
+
+
+class ConsentButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"tacit:consent:(?P<choice>agree|decline):(?P<user>\d+):(?P<guide>[a-z0-9-]+)",
+):
+    """Agree or Decline on the consent notice, for one Discord user and the guide they chose."""
+
+    def __init__(self, choice: str, user_id: int, guide: str) -> None:
+        self.choice, self.user_id, self.guide = choice, user_id, guide
+        agree = choice == "agree"
+        super().__init__(
+            discord.ui.Button(
+                label="I agree, start" if agree else "No thanks",
+                style=discord.ButtonStyle.success if agree else discord.ButtonStyle.secondary,
+                custom_id=f"tacit:consent:{choice}:{user_id}:{guide}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str], /
+    ) -> ConsentButton:
+        return cls(match["choice"], int(match["user"]), match["guide"])
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.user_id:
+            await interaction.response.send_message(
+                "This consent notice is for someone else.", ephemeral=True
+            )
+            return False
+        return True
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if self.choice == "agree":
+            await _cog(interaction).consent_agreed(interaction, self.guide)
+        else:
+            await _cog(interaction).consent_declined(interaction)
+
+
+class AnswerButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"tacit:(?P<action>done|skip):(?P<interview>\d+):(?P<turn>\d+)",
+):
+    """Done (take what I wrote as my answer now) or Skip, on a question message."""
+
+    def __init__(self, action: str, interview_id: int, turn_id: int) -> None:
+        self.action, self.interview_id, self.turn_id = action, interview_id, turn_id
+        done = action == "done"
+        super().__init__(
+            discord.ui.Button(
+                label="Done" if done else "Skip",
+                style=discord.ButtonStyle.primary if done else discord.ButtonStyle.secondary,
+                custom_id=f"tacit:{action}:{interview_id}:{turn_id}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str], /
+    ) -> AnswerButton:
+        return cls(match["action"], int(match["interview"]), int(match["turn"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).answer_button(
+            interaction, self.action, self.interview_id, self.turn_id
+        )
+
+
+def consent_view(user_id: int, guide: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ConsentButton("agree", user_id, guide))
+    view.add_item(ConsentButton("decline", user_id, guide))
+    return view
+
+
+def question_view(interview_id: int, turn_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AnswerButton("done", interview_id, turn_id))
+    view.add_item(AnswerButton("skip", interview_id, turn_id))
+    return view
+
+
+def marks_turn(message: discord.Message, turn_id: int) -> bool:
+    """Whether a bot message is (a post of) the question for this turn: it has its buttons."""
+    suffix = f":{turn_id}"
+    for row in message.components:
+        for child in getattr(row, "children", []):
+            cid = getattr(child, "custom_id", None) or ""
+            if cid.startswith("tacit:done:") and cid.endswith(suffix):
+                return True
+    return False

@@ -161,10 +161,11 @@ _ID_CUE = re.compile(  # on lower-cased text, ending where the number starts
     r"|invoice|tax|insurance|policy|passport|licen[cs]e|reference|ref\.?|claim|card|case|docket"
     r"|account|acct\.?|a/c|routing)\s+(?:id|number|no\.?|num\.?|\#)"
     r"|claim\s+reference|case\s+reference|patient\s+id|member\s+id"
-    r"|case|docket|claim|account|acct\.?|a/c|passport|card|id|iban|ref\.?"
+    r"|case|docket|claim|account|acct\.?|a/c|passport|card|id|iban|ref\.?|reference"
     r")"
-    r"(?:\s*(?:[:#=]|is|was)\s*|\s+)(?:number\s+)?\#?$"
+    r"(?:\s*(?:[:#=,]|is|was)\s*|\s+)(?:number\s+)?\#?$"
 )
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
 # A cue word alone ("case", "account", "ID") is weak: the number must look like an identifier.
 _STRONG_CUE = re.compile(
     r"ssn|social|nhs|chi|nino|national|mrn|medical|hospital|number|no\b|no\.|num|#|iban|routing"
@@ -222,6 +223,15 @@ def _phone_ok(cand: str, before: str) -> bool:
     return False
 
 
+def _iban_ok(value: str) -> bool:
+    """The ISO 13616 mod-97 check."""
+    compact = value.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
 def _lower_same_length(text: str) -> str:
     low = text.lower()
     if len(low) != len(text):  # a rare character changed length when lower-cased: keep offsets
@@ -235,6 +245,8 @@ def _number_spans(text: str, want_id: bool, want_phone: bool) -> list[tuple[int,
     classes = text.translate(_DIGIT_CLASS)
     if classes.count("0") < 4:
         return out
+    if want_id and classes.count("0") >= 12:
+        out.extend((*m.span(), ID_NUMBER) for m in _IBAN.finditer(text) if _iban_ok(m.group()))
     low: str | None = None
     n = len(text)
     pos = classes.find("0")
@@ -353,6 +365,7 @@ _CUE_WORDS = frozenset(
 )
 _SPEECH_BEFORE_WORDS = frozenset(_SPEECH_BEFORE.split("|"))
 _PLURAL_TITLES = frozenset({"Messrs", "Drs", "Doctors", "Professors"})
+_LEAD_WORDS = _CUE_WORDS | _SPEECH_BEFORE_WORDS
 
 
 def _word_before(text: str, end: int) -> tuple[str, int]:
@@ -404,7 +417,7 @@ def _prefix_kind(text: str, start: int) -> tuple[str, str, int] | None:
         return None  # "patient:" and "client," are cues; other punctuation ends the context
     if last in ("I'm", "I’m"):
         return ("intro", last, at)
-    if last in _SPEECH_BEFORE_WORDS:
+    if low in _SPEECH_BEFORE_WORDS:  # "told Tom", "Ask Siobhan"
         return ("verb", last, at)
     return None
 
@@ -607,15 +620,32 @@ def _policy_excluded(text: str, start: int, end: int) -> bool:
 
 def _trim_name(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Cut a capitalised run at the first word that cannot be part of a name."""
-    tokens = list(_TOK_RE.finditer(text, start, end))
     kept_end = None
-    for tok in tokens:
-        if tok.group() in _NOT_NAME or tok.group() in _OFFICE:
+    for tok in _TOK_RE.finditer(text, start, end):
+        word = tok.group()
+        if word in _COMPANY:
+            return None  # "Acme Holdings Ltd", "Smith Partners": a firm, not a person
+        if word in _NOT_NAME or word in _OFFICE:
             break
         kept_end = tok.end()
     if kept_end is None:
         return None
+    after = _word_after(text, kept_end)
+    if after.rstrip(".,;:") in _COMPANY:
+        return None
     return start, kept_end
+
+
+def _word_after(text: str, pos: int) -> str:
+    m = _NEXT_WORD.match(text, pos)
+    return m.group(1) if m else ""
+
+
+_NEXT_WORD = re.compile(r"[ \t]+(\S+)")
+_COMPANY = frozenset(
+    "Ltd Limited Inc Incorporated LLC LLP PLC Plc Corp Corporation Company Co Group Holdings "
+    "Partners Associates Chambers Solicitors GmbH AG SA".split()
+)
 
 
 # --------------------------------------------------------------------------- the scrubber
@@ -756,6 +786,7 @@ class PIIScrubber:
 
     def _person_spans(self, text: str) -> list[tuple[int, int]]:
         lex = self._lex
+        first = lex.first
         found: list[tuple[int, int]] = []
         weak: set[tuple[int, int]] = set()  # found on a given name alone: lend only a known surname
 
@@ -770,15 +801,24 @@ class PIIScrubber:
                 # One capitalised word, the usual case: "The", "Court", "Acromegaly", "Rapawy".
                 if word in _NOT_NAME or word in _TITLE_WORDS or word in _OFFICE:
                     continue
+                if word not in first:
+                    # Not a given name: only a title or a cue word just before can make it one.
+                    before, _ = _word_before(text, run.start())
+                    bare = before.rstrip(".,:")
+                    if not (bare in _TITLE_WORDS or bare.lower() in _CUE_WORDS or before == "and"):
+                        continue
                 span: tuple[int, int] | None = run.span()
             else:
                 toks = list(_TOK_RE.finditer(text, run.start(), run.end()))
                 i = 0
-                # leading titles and non-names in the run: "Dr Lindqvist", "Nurse Agnieszka Kowalczyk"
-                while i < len(toks) - 1 and (
-                    toks[i].group() in _TITLE_WORDS or toks[i].group() in _NOT_NAME
-                ):
-                    titled = titled or toks[i].group() in _TITLE_WORDS
+                # leading titles, non-names and cue words in the run: "Dr Lindqvist", "Nurse
+                # Agnieszka Kowalczyk", "Ask Siobhan" (a cue word is then judged as the prefix)
+                while i < len(toks) - 1:
+                    lead = toks[i].group()
+                    if lead in _TITLE_WORDS:
+                        titled = True
+                    elif lead not in _NOT_NAME and lead.lower() not in _LEAD_WORDS:
+                        break
                     i += 1
                 span = _trim_name(text, toks[i].start(), run.end())
             if span is not None:

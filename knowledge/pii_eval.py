@@ -1,9 +1,10 @@
 """Measure the PII scrubber on the labelled sample: per-kind precision and recall, and speed.
 
-    python -m knowledge.pii_eval                 # all lines, overlap match
-    python -m knowledge.pii_eval --split test    # the half that was not looked at while tuning
+    python -m knowledge.pii_eval                  # all, dev and test halves; overlap match
+    python -m knowledge.pii_eval --split test     # the half not used to tune the rules
+    python -m knowledge.pii_eval --origin real    # only the untouched real sentences
     python -m knowledge.pii_eval --match exact --errors
-    python -m knowledge.pii_eval --speed         # texts per second, sample and real Q+A entries
+    python -m knowledge.pii_eval --speed          # texts/s on the sample and on real Q+A entries
 
 A predicted span counts as correct when it overlaps a labelled span of the same kind (``overlap``)
 or has exactly its offsets (``exact``); a labelled span counts as found under the same rule.
@@ -168,6 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--split", choices=("all", "dev", "test"), default=None, help="default: all, dev and test"
     )
+    parser.add_argument(
+        "--origin",
+        choices=("all", "real", "injected"),
+        default="all",
+        help="real or injected lines",
+    )
     parser.add_argument("--match", choices=("overlap", "exact"), default="overlap")
     parser.add_argument(
         "--no-known-names", action="store_true", help="ignore the expert names given in the sample"
@@ -182,11 +189,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     splits = [args.split] if args.split else ["all", "dev", "test"]
     for split in splits:
         records = load_sample(args.sample, split)
+        if args.origin != "all":
+            records = [r for r in records if r["injected"] == (args.origin == "injected")]
         report = evaluate(records, match=args.match, use_known_names=not args.no_known_names)
         print(
             format_report(
                 report,
-                f"== {args.sample.name} split={split} texts={len(records)} match={args.match}",
+                f"== {args.sample.name} split={split} origin={args.origin} texts={len(records)} match={args.match}",
             )
         )
         if args.errors and split == splits[0]:

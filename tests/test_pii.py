@@ -95,7 +95,15 @@ def kinds_and_texts(spans: list[Span]) -> list[tuple[str, str]]:
             "id_number",
             "4111 1111 1111 1111",
         ),
+        (
+            "IBAN GB29 NWBK 6016 1331 9268 19, sort it out today.",
+            "id_number",
+            "GB29 NWBK 6016 1331 9268 19",
+        ),
+        ("His passport, 533380006, expires next year.", "id_number", "533380006"),
         ("My patient Mrs. Okafor had exactly this picture last winter.", "person", "Okafor"),
+        ("Ask Siobhan on the front desk.", "person", "Siobhan"),
+        ("Kwame said the pain was worse at night.", "person", "Kwame"),
         (
             "I discussed it with my colleague Priya Raman, who runs the lipid clinic.",
             "person",
@@ -181,6 +189,8 @@ ORDINARY = [
     "CJD was reported in France, Ireland, Holland and Brazil.",
     "e.g. the i.e. etc. vs. a.m. p.m. Fig. 3, report.pdf and version 3.11.7.",
     "And I think that was simply the type of expense that my colleague from Colorado raised.",
+    "Our client Acme Holdings Ltd went into administration; Smith Partners LLP acted for them.",
+    "Something called Dioralyte helps, and Named Entity Recognition is hard.",
 ]
 
 

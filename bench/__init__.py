@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): ratios against baselines run side by side in the same process."""

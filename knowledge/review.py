@@ -431,16 +431,7 @@ class ReviewService:
         """
         actor = _actor(curator)
         async with self.db.sessions() as s:
-            undone = {
-                (after or {}).get("undoes")
-                for after in await s.scalars(
-                    select(AuditEvent.after).where(
-                        AuditEvent.actor == actor,
-                        AuditEvent.entity == "entry",
-                        AuditEvent.action == UNDO,
-                    )
-                )
-            }
+            undone = await _undone_ids(s, actor)
             q = (
                 select(AuditEvent)
                 .where(
@@ -465,11 +456,20 @@ class ReviewService:
         async with self.db.sessions() as s, s.begin():
             e = await _lock(s, self.db, last.entity_id)
             prev = str(e.status)
-            if last.id in await self._undone_ids(s, actor, e.id):  # a second click, meanwhile
+            if last.id in await _undone_ids(s, actor, e.id):  # a second click, meanwhile
                 return Decision(UNDO, _summary(e, await s.get(Expert, e.expert_id)), False, prev)
             current = _state(e)
             if _core(current) != _core(last.after):
-                who = e.decided_by if e.decided_at else e.edited_by
+                who = await s.scalar(
+                    select(AuditEvent.actor)
+                    .where(
+                        AuditEvent.entity == "entry",
+                        AuditEvent.entity_id == e.id,
+                        AuditEvent.action != SKIP,
+                    )
+                    .order_by(AuditEvent.id.desc())
+                    .limit(1)
+                )
                 raise UndoConflict(
                     f"entry {e.id} changed after your {_verb(last.action)}"
                     + (f" (last by {who})" if who and who != actor else "")
@@ -479,7 +479,7 @@ class ReviewService:
             if "answer" in target and target["answer"] != current["answer"]:
                 self._set_vector(e, vector)
             now = utcnow()
-            if e.status == EntryStatus.pending:
+            if e.status == EntryStatus.pending and not _live_claim(e, now):
                 e.claimed_by, e.claimed_until = actor, now + claim
             mark_changed(e)
             ev = AuditEvent(
@@ -819,18 +819,6 @@ class ReviewService:
             )
             return {e.id: (e, ex) for e, ex in rows.all()}
 
-    async def _undone_ids(self, s, actor: str, entry_id: int) -> set[int]:
-        return {
-            (after or {}).get("undoes")
-            for after in await s.scalars(
-                select(AuditEvent.after).where(
-                    AuditEvent.actor == actor,
-                    AuditEvent.action == UNDO,
-                    AuditEvent.entity_id == entry_id,
-                )
-            )
-        }
-
     async def _embed(self, text_: str) -> np.ndarray | None:
         try:
             return await self.embedder.embed_one(text_)
@@ -938,6 +926,16 @@ def _check_claim(e: Entry, actor: str, now: datetime) -> None:
             f"entry {e.id} is being reviewed by {e.claimed_by} "
             f"until {e.claimed_until:%H:%M} UTC; try another one"
         )
+
+
+async def _undone_ids(s, actor: str, entry_id: int | None = None) -> set[int]:
+    """Ids of the audit events this curator has undone (on one entry, or anywhere)."""
+    q = select(AuditEvent.after).where(
+        AuditEvent.actor == actor, AuditEvent.entity == "entry", AuditEvent.action == UNDO
+    )
+    if entry_id is not None:
+        q = q.where(AuditEvent.entity_id == entry_id)
+    return {(after or {}).get("undoes") for after in await s.scalars(q)}
 
 
 async def _lock(s, db: Database, entry_id: int) -> Entry:

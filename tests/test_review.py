@@ -317,6 +317,18 @@ async def test_next_can_keep_to_one_guide(services):
     assert (await services.review.next(BEN, guide="litigator")).entry_id == legal[0]
 
 
+async def test_a_card_for_a_chosen_entry_is_claimed_unless_someone_else_has_it(services):
+    a, b = (await interview(services, "rapawy", "litigator", LEGAL[:2]))[:2]
+    card = await services.review.card(ANA, b)  # e.g. picked from search results
+    assert card.entry_id == b and card.claimed_by == ANA
+    with pytest.raises(EntryClaimed, match="being reviewed by discord:1001"):
+        await services.review.card(BEN, b)
+    assert (await services.review.next(BEN)).entry_id == a
+    await services.review.approve(ANA, b)
+    decided = await services.review.card(BEN, b)  # decided entries are shown, not claimed
+    assert decided.status == "approved" and decided.claimed_by is None
+
+
 # ---- undo ------------------------------------------------------------------------------------
 
 

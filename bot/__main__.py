@@ -94,9 +94,14 @@ def _fail(e: StartupError) -> int:
 
 
 def _setup_logging(level: str) -> None:
-    discord.utils.setup_logging(level=getattr(logging, level, logging.INFO), root=True)
-    # discord.py's HTTP logger is chatty at DEBUG and would print request bodies.
-    logging.getLogger("discord.http").setLevel(max(logging.INFO, logging.getLogger().level))
+    lvl = getattr(logging, level, logging.INFO)
+    root = logging.getLogger()
+    if root.handlers:  # already configured (the tacit CLI, a test runner): keep its handlers
+        root.setLevel(lvl)
+    else:
+        discord.utils.setup_logging(level=lvl, root=True)
+    # At DEBUG discord.py's HTTP logger prints request bodies, which hold experts' answers.
+    logging.getLogger("discord.http").setLevel(max(logging.INFO, lvl))
 
 
 def main() -> int:

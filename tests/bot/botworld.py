@@ -100,6 +100,7 @@ class World:
 
     async def restart_services(self) -> Services:
         """What a new process would have: everything rebuilt from the same settings."""
+        self.server.mark()  # later waits look at what the new bot does
         if self.services is not None:
             await self.services.close()
             self.services = None

@@ -19,9 +19,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+# ../shared beside the project (CI lays a copy beside its clone).
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-if not REAL.is_dir():  # CI lays shared/ beside the clone
-    REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 PG_URL = os.environ.get("TACIT_TEST_POSTGRES_URL", "")
 
 

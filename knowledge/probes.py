@@ -76,12 +76,16 @@ class RuleProbes:
     async def next_probe(self, ctx: ProbeContext) -> ProbeSuggestion | None:
         return self.suggest(ctx)
 
-    def suggest(self, ctx: ProbeContext) -> ProbeSuggestion | None:
+    def may_follow_up(self, ctx: ProbeContext) -> bool:
+        """Whether the guide's limits leave room for another follow-up on this question."""
         limit = ctx.question.max_followups
         limit = self.max_followups if limit is None else limit
         if ctx.followups_asked >= limit:
-            return None
-        if ctx.question.probe in (Probe.wrapup, Probe.background) and ctx.followups_asked:
+            return False
+        return not (ctx.question.probe in (Probe.wrapup, Probe.background) and ctx.followups_asked)
+
+    def suggest(self, ctx: ProbeContext) -> ProbeSuggestion | None:
+        if not self.may_follow_up(ctx):
             return None
         asked = set(ctx.probes_asked)
         words = _WORD.findall(ctx.answer)

@@ -139,6 +139,7 @@ class Indexer:
         if not entries:
             return 0, 0
         missing = [e for e in entries if e.embedding is None]
+        made = {e.id for e in missing}
         if missing:
             vectors = await self.embedder.embed([e.final_answer for e in missing])
             for e, v in zip(missing, vectors, strict=True):
@@ -158,7 +159,9 @@ class Indexer:
                 if row is None:  # deleted meanwhile (forgotten): drop its vector too
                     s.add(IndexDeletion(entry_id=e.id))
                     continue
-                if row.embedding is None:
+                # Keep a vector made in this pass only if it is of the text the row holds now
+                # (an edit meanwhile clears the embedding so that it is made again).
+                if row.embedding is None and e.id in made and row.final_answer == e.final_answer:
                     row.embedding, row.embedding_model = e.embedding, e.embedding_model
                     row.content_hash = content_hash(row)
                 # Only mark what Chroma now holds; a change made meanwhile stays owed.

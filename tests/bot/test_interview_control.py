@@ -13,6 +13,7 @@ async def _reply_to(server, ix):
     return await server.wait_for_message(predicate=lambda m: m is ix.message)
 
 
+@pytest.mark.postgres
 @pytest.mark.asyncio
 async def test_declining_consent_stores_nothing(world):
     server = world.server
@@ -40,6 +41,7 @@ async def test_someone_else_cannot_use_a_consent_button(world):
     assert await world.expert_id() is None
 
 
+@pytest.mark.postgres
 @pytest.mark.asyncio
 async def test_pause_keeps_the_answer_ignores_messages_and_resume_asks_again(world):
     world.configure(quiet_period_seconds=600)
@@ -105,6 +107,7 @@ async def test_end_stops_the_interview_and_later_messages_are_not_kept(world):
     assert await world.answers() == [None]
 
 
+@pytest.mark.postgres
 @pytest.mark.asyncio
 async def test_a_stranger_in_the_thread_is_ignored_and_not_stored(world):
     server = world.server

@@ -7,6 +7,7 @@ from botworld import GUIDE, done_id
 from fakediscord import EPHEMERAL, PRIVATE_THREAD
 
 
+@pytest.mark.postgres
 @pytest.mark.asyncio
 async def test_whole_interview_from_start_to_the_last_question(world):
     server = world.server
@@ -58,6 +59,7 @@ async def test_whole_interview_from_start_to_the_last_question(world):
     assert len(asked) == 4 and all(m.custom_ids == [] for m in asked)
 
 
+@pytest.mark.postgres
 @pytest.mark.asyncio
 async def test_messages_close_together_are_one_answer(world):
     server = world.server
@@ -120,6 +122,7 @@ async def test_interview_next_command_takes_the_answer(world):
     assert (await world.answers())[0] == "Short and sweet."
 
 
+@pytest.mark.postgres
 @pytest.mark.asyncio
 async def test_text_attachment_is_read_as_answer_text(world):
     server = world.server

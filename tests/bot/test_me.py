@@ -20,6 +20,7 @@ async def _reply_to(server, ix):
     return await server.wait_for_message(predicate=lambda m: m is ix.message)
 
 
+@pytest.mark.postgres
 @pytest.mark.asyncio
 async def test_me_data_returns_a_file_with_their_answers(world):
     server = world.server
@@ -47,6 +48,7 @@ async def test_me_data_with_nothing_stored_says_so(world):
         assert reply.content == "Nothing is stored about you." and not reply.attachments
 
 
+@pytest.mark.postgres
 @pytest.mark.asyncio
 async def test_me_forget_removes_everything(world):
     server = world.server
@@ -89,6 +91,7 @@ async def test_me_forget_keep_my_data_deletes_nothing(world):
     assert (await world.answers())[0] == "I am a cooper: I make barrels."
 
 
+@pytest.mark.postgres
 @pytest.mark.asyncio
 async def test_me_earnings_shows_time_entries_and_amount(world):
     server = world.server

@@ -6,6 +6,7 @@ import pytest
 from botworld import done_id, turn_of
 
 
+@pytest.mark.postgres
 @pytest.mark.asyncio
 async def test_crash_mid_answer_then_restart_loses_nothing(world):
     world.configure(quiet_period_seconds=600)

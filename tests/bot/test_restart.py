@@ -71,3 +71,20 @@ async def test_paused_interview_stays_quiet_after_restart_and_resumes(world):
         await server.user_sends(server.expert, thread, "I keep bees on rooftops.")
         await world.wait_question(2, thread)
     assert (await world.answers())[0] == "I keep bees on rooftops."
+
+
+@pytest.mark.asyncio
+async def test_restart_in_the_middle_of_a_dm_interview(world):
+    world.configure(where="dm", quiet_period_seconds=600)
+    server = world.server
+    async with world.run():
+        dm = await world.start_interview()
+        await server.user_sends(server.expert, dm, "I drive snowploughs in winter.")
+        await server.idle()
+    await world.restart_services()
+    async with world.run(sync=False):
+        again = await world.wait_question(1, dm)
+        assert "1 message" in again.content
+        await server.click(server.expert, again, done_id(again))
+        await world.wait_question(2, dm)
+    assert (await world.answers())[0] == "I drive snowploughs in winter."

@@ -386,7 +386,9 @@ class InterviewCog(
             if pend.has_text:
                 self._arm(pend, route)
         if unread:
-            names = ", ".join(a.filename for a in unread)
+            names = ", ".join(a.filename for a in unread[:5]) + (
+                " and more" if len(unread) > 5 else ""
+            )
             await message.reply(
                 f"I can't read {names}, but I've kept a link to it with your answer. If it "
                 "holds text you want in your answer, paste it or attach it as .txt or .md.",
@@ -453,14 +455,29 @@ class InterviewCog(
 
     def _quiet_elapsed(self, interview_id: int, pend: PendingAnswer) -> None:
         if self.pending.get(interview_id) is pend:
-            self._spawn(self.close_answer(interview_id))
+            self._spawn(self._close_after_quiet(interview_id, pend.turn_id))
 
-    async def close_answer(self, interview_id: int) -> bool:
-        """Hand the answer in progress to the engine and ask the next question; False if empty."""
+    async def _close_after_quiet(self, interview_id: int, turn_id: int) -> None:
+        try:
+            await self.close_answer(interview_id, turn_id)
+        except InterviewError as e:
+            route = self._route_of(interview_id)
+            channel = await self._channel(route) if route else None
+            if channel is not None:
+                await channel.send(sentence(str(e)))
+
+    async def close_answer(self, interview_id: int, turn_id: int | None = None) -> bool:
+        """Hand the answer in progress to the engine and ask the next question.
+
+        False when there was nothing to hand over. With `turn_id`, an answer to that question
+        that was already taken (by the quiet period, say) counts as done.
+        """
         async with self._lock(interview_id):
             route = self._route_of(interview_id)
             if route is None:
                 return False
+            if turn_id is not None and route.turn_id != turn_id:
+                return True
             channel = await self._channel_or_fail(route)
             return await self._save_pending(route, channel, post_next=True)
 
@@ -480,6 +497,13 @@ class InterviewCog(
             log.info("interview %s no longer takes answers: %s", route.interview_id, e)
             self._drop(route)
             return False
+        except Exception:
+            # The words stay in memory (and in the channel): Done tries again.
+            log.exception("interview %s: the answer could not be stored", route.interview_id)
+            raise InterviewError(
+                "I couldn't save your answer just now. It is not lost: press Done (or "
+                "`/interview next`) in a moment to try again."
+            ) from None
         del self.pending[route.interview_id]
         pend.cancel()
         await self._retire_question(route, channel)
@@ -561,10 +585,13 @@ class InterviewCog(
             await tell(interaction, "That question has already been dealt with.")
             return
         await interaction.response.defer()
-        if action == "skip":
-            await self._skip(route)
-        elif not await self.close_answer(interview_id):
-            await tell(interaction, _NOTHING_YET)
+        try:
+            if action == "skip":
+                await self._skip(route)
+            elif not await self.close_answer(interview_id, turn_id):
+                await tell(interaction, _NOTHING_YET)
+        except InterviewError as e:
+            await tell(interaction, sentence(str(e)))
 
     # ---- helpers -----------------------------------------------------------------------------
 

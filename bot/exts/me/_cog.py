@@ -70,6 +70,7 @@ class MeCog(
 
     @app_commands.command(name="earnings", description="Your interview time and what it earns")
     async def earnings(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         expert_id = await self._expert_id(interaction.user)
         rows = await self.experts.earnings(expert_id=expert_id) if expert_id else []
         await tell(interaction, _render.earnings(rows))

@@ -164,7 +164,7 @@ async def test_other_attachments_get_a_note_and_are_kept_as_references(world):
 
 
 @pytest.mark.asyncio
-async def test_edit_before_the_answer_is_taken_updates_it(world):
+async def test_edits_and_deletes_before_the_answer_is_taken_update_it(world):
     world.configure(quiet_period_seconds=600)
     server = world.server
     async with world.run():
@@ -172,6 +172,8 @@ async def test_edit_before_the_answer_is_taken_updates_it(world):
         q1 = server.messages_in(thread)[-1]
         sent = await server.user_sends(server.expert, thread, "I fix clocks.")
         await server.user_edits(server.expert, sent, "I fix watches, not clocks.")
+        oops = await server.user_sends(server.expert, thread, "Sorry, wrong window.")
+        await server.user_deletes(server.expert, oops)
         await server.idle()
         await server.click(server.expert, q1, done_id(q1))
         await world.wait_question(2, thread)

@@ -13,6 +13,7 @@ import logging
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy import func, select
@@ -25,6 +26,7 @@ from knowledge.guides import Guide, GuideLibrary, Probe, Question, Step
 from knowledge.indexing import Indexer, mark_changed
 from knowledge.probes import ProbeContext, ProbeStrategy, RuleProbes, TranscriptTurn
 from knowledge.storage import (
+    AuditEvent,
     Database,
     Entry,
     Expert,
@@ -36,6 +38,13 @@ from knowledge.storage import (
 from knowledge.storage.models import utcnow
 
 log = logging.getLogger(__name__)
+
+
+class Summarizer(Protocol):
+    async def summarize(self, transcript: list[TranscriptTurn], guide: Guide):
+        """An object with .text and .source, or None."""
+        ...
+
 
 # Questions that set up a scenario or close the interview are always asked, however much the
 # expert has already said.
@@ -132,6 +141,7 @@ class InterviewEngine:
         *,
         probes: ProbeStrategy | None = None,
         drafter: EntryDrafter | None = None,
+        summarizer: Summarizer | None = None,
     ):
         self.db = db
         self.guides = guides
@@ -142,6 +152,7 @@ class InterviewEngine:
             min_words=settings.min_answer_words, max_followups=settings.max_followups
         )
         self.drafter = drafter or GuideDrafts()
+        self.summarizer = summarizer
         self._fallback_drafter = GuideDrafts()
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._question_vectors: dict[tuple[str, int], np.ndarray] = {}
@@ -316,6 +327,51 @@ class InterviewEngine:
             iv.status = InterviewStatus.ended
             iv.ended_at = now
             return self._view(iv)
+
+    # ---- teach-back ----------------------------------------------------------------------
+
+    async def summarize(self, interview_id: int) -> str | None:
+        """A summary of what was learned, for the expert to correct; None without an LLM.
+
+        Made once and stored with the template version that produced it.
+        """
+        async with self.db.sessions() as s:
+            iv = await self._load(s, interview_id)
+            if iv.summary:
+                return iv.summary
+            transcript = _transcript(iv.turns)
+        if self.summarizer is None or not any(t.answer for t in transcript):
+            return None
+        try:
+            result = await self.summarizer.summarize(transcript, self.guides.get(iv.guide_slug))
+        except Exception:
+            log.exception("summary failed for interview %s", interview_id)
+            return None
+        if result is None:
+            return None
+        async with self.db.sessions() as s, s.begin():
+            iv = await s.get(Interview, interview_id)
+            iv.summary, iv.summary_source = result.text, result.source
+        return result.text
+
+    async def correct_summary(self, interview_id: int, correction: str) -> None:
+        """Keep the expert's correction of the summary (teach-back material)."""
+        correction = correction.strip()
+        if not correction:
+            return
+        async with self.db.sessions() as s, s.begin():
+            iv = await self._load(s, interview_id)
+            iv.summary_correction = correction
+            s.add(
+                AuditEvent(
+                    actor=f"expert:{iv.expert_id}",
+                    action="summary.corrected",
+                    entity="interview",
+                    entity_id=iv.id,
+                    before={"summary": iv.summary},
+                    after={"correction": correction},
+                )
+            )
 
     # ---- internals -----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from knowledge.config import Settings
 from knowledge.embeddings import BatchingEmbedder, Encoder
@@ -13,9 +14,13 @@ from knowledge.engine import InterviewEngine
 from knowledge.experts import ExpertService
 from knowledge.guides import GuideLibrary
 from knowledge.indexing import Indexer
+from knowledge.probes import RuleProbes
 from knowledge.review import ReviewService
 from knowledge.storage import Database
 from knowledge.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from knowledge.llm import LLMAssist
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,7 @@ class Services:
     engine: InterviewEngine
     experts: ExpertService
     review: ReviewService
+    llm: LLMAssist | None = None  # when [llm] is configured; .stats counts calls and fallbacks
     _background: list[asyncio.Task] | None = None
 
     async def close(self) -> None:
@@ -81,26 +87,37 @@ async def build(
     embedder = BatchingEmbedder.from_settings(settings.embeddings, encoder=encoder)
     index = VectorIndex(settings.chroma)
     indexer = Indexer(db, index, embedder, retry_seconds=settings.chroma.retry_seconds)
-    probes, drafter = _assistants(settings)
+    rules = RuleProbes(
+        min_words=settings.interview.min_answer_words,
+        max_followups=settings.interview.max_followups,
+    )
+    llm = _assistant(settings, rules)
     engine = InterviewEngine(
-        db, guides, embedder, indexer, settings.interview, probes=probes, drafter=drafter
+        db,
+        guides,
+        embedder,
+        indexer,
+        settings.interview,
+        probes=llm.probes if llm else rules,
+        drafter=llm.drafter if llm else None,
+        summarizer=llm.summary if llm else None,
     )
     experts = ExpertService(db, guides, settings.consent, settings.pay)
     review = ReviewService(db, index, embedder, indexer, guides, settings, experts=experts)
-    svc = Services(settings, db, guides, embedder, index, indexer, engine, experts, review)
+    svc = Services(settings, db, guides, embedder, index, indexer, engine, experts, review, llm)
     if background:
         svc._background = [asyncio.create_task(indexer.run(), name="tacit-indexer")]
         indexer.notify()  # index what an earlier run left owed
     return svc
 
 
-def _assistants(settings: Settings):
-    """The LLM's probe and drafting strategies when [llm] is configured, else the defaults."""
+def _assistant(settings: Settings, rules: RuleProbes):
+    """The LLM's probes, drafts and summaries when [llm] is configured, else None."""
     if not settings.llm.enabled:
-        return None, None
-    from knowledge.llm import build_assistants
+        return None
+    from knowledge.llm import LLMAssist
 
-    return build_assistants(settings)
+    return LLMAssist.from_settings(settings.llm, rules=rules)
 
 
 @asynccontextmanager

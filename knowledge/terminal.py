@@ -155,7 +155,29 @@ class TerminalInterview:
             self._acknowledge(reply)
             ask = reply.next
             if reply.finished:
-                self.out.print(reply.closing or "Thank you.")
+                await self._teach_back(svc, interview_id)
+                self.out.print(reply.closing or "Thank you.", markup=False)
+
+    async def _teach_back(self, svc: Services, interview_id: int) -> None:
+        """Show what was understood (when an LLM is configured) and keep the correction."""
+        summary = await svc.engine.summarize(interview_id)
+        if summary is None:
+            return
+        self.out.print("\nHere is what I understood:", markup=False)
+        self.out.print(summary, markup=False)
+        if not self.interactive:
+            return
+        correction = await self._read_answer_prompted(
+            "Anything wrong or missing? Correct it here (an empty line if it is right)."
+        )
+        if correction:
+            await svc.engine.correct_summary(interview_id, correction)
+            self.out.print("Thank you, your correction is kept.")
+
+    async def _read_answer_prompted(self, prompt: str) -> str | None:
+        self.out.print(prompt, markup=False)
+        line = await self._read_line("> ")
+        return (line or "").strip() or None
 
     def _show(self, ask: Ask) -> None:
         if self.interactive:

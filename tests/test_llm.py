@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import time
 from pathlib import Path
 from typing import Any
@@ -568,15 +567,6 @@ async def test_a_good_answer_over_http_is_accepted(fake_openai):
 
 
 # --- the real small model: SmolLM2-135M served by llama.cpp ----------------------------------
-
-
-@pytest.fixture(scope="session")
-def smollm2(tmp_path_factory):
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install -e '.[test]' installs it)")
-    server = LlamaServer(tmp_path_factory.mktemp("llama") / "server.log").start()
-    yield server
-    server.stop()
 
 
 def smollm2_assist(server: LlamaServer) -> LLMAssist:

@@ -192,3 +192,17 @@ async def test_closed_dms_are_explained_and_no_interview_starts(world):
         await server.click(server.expert, ix.message, ix.message.custom_ids[0])
         await server.wait_for(lambda c: "direct messages" in ix.message.content)
     assert await world.services.engine.list() == []
+
+
+@pytest.mark.asyncio
+async def test_one_interview_at_a_time_in_dms(world):
+    world.configure(where="dm", max_active_per_expert=2)
+    server = world.server
+    async with world.run():
+        dm = await world.start_interview()
+        await _reply_to(server, await server.slash(server.expert, "interview pause", channel=dm))
+        again = await _reply_to(
+            server, await server.slash(server.expert, "interview start", {"guide": GUIDE})
+        )
+        assert "paused interview in our DMs" in again.content
+    assert len(await world.services.engine.list()) == 1

@@ -17,17 +17,19 @@ async def test_crash_mid_answer_then_restart_loses_nothing(world):
         q1 = server.messages_in(thread)[-1]
         await server.click(server.expert, q1, done_id(q1))
         q2 = await world.wait_question(2, thread)
+        q2_turn = turn_of(q2)
         await server.user_sends(server.expert, thread, "The dough tells me by its smell.")
         await server.idle()
     # the process dies with half an answer in memory; a new one starts from the database
     await world.restart_services()
     async with world.run(sync=False):
         again = await world.wait_question(2, thread)
-        assert again is not q2 and turn_of(again) == turn_of(q2)
+        assert again is not q2 and turn_of(again) == q2_turn
         assert "I was away" in again.content and "1 message" in again.content
+        await server.idle()
+        assert q2.custom_ids == []  # one live Done button: on the question posted again
         await server.user_sends(server.expert, thread, "And by how it springs back.")
-        # the button on the question posted before the restart still works
-        await server.click(server.expert, q2, done_id(q2))
+        await server.click(server.expert, again, done_id(again))
         await world.wait_question(3, thread)
     assert await world.answers() == [
         "I run a small bakery.",
@@ -88,3 +90,15 @@ async def test_restart_in_the_middle_of_a_dm_interview(world):
         await server.click(server.expert, again, done_id(again))
         await world.wait_question(2, dm)
     assert (await world.answers())[0] == "I drive snowploughs in winter."
+
+
+@pytest.mark.asyncio
+async def test_consent_notice_from_before_a_restart_still_works(world):
+    server = world.server
+    async with world.run():
+        notice = (await world.consent_notice(server.expert)).message
+    await world.restart_services()
+    async with world.run(sync=False):
+        await server.click(server.expert, notice, notice.custom_ids[0])
+        await world.wait_question(1)
+    assert await world.expert_id() is not None

@@ -21,6 +21,7 @@ from discord.ext import commands
 from bot.checks import is_curator
 from bot.exts.interview import _render
 from bot.exts.interview._answers import (
+    Part,
     PendingAnswer,
     Route,
     channel_key,
@@ -114,7 +115,8 @@ class InterviewCog(
                 log.warning("interview %s: its channel is gone", route.interview_id)
                 return
             pend = self._pending(route, ask.turn_id)
-            for message_id, part in await self._answer_so_far(channel, route, ask.turn_id):
+            earlier, parts = await self._answer_so_far(channel, route, ask.turn_id)
+            for message_id, part in parts:
                 pend.parts.setdefault(message_id, part)
             note = "I was away for a moment; here is where we were."
             if pend.parts:
@@ -124,27 +126,30 @@ class InterviewCog(
                     " carry on, or press Done."
                 )
             await self._post_ask(route, channel, ask, note=note)
+            for message_id in earlier:  # one live Done button: the one on the new post
+                await self._remove_buttons(channel, message_id)
             if pend.has_text:
                 self._arm(pend, route)
         log.info("interview %s resumed after a restart", route.interview_id)
 
     async def _answer_so_far(
         self, channel: discord.abc.Messageable, route: Route, turn_id: int
-    ) -> list[tuple[int, Any]]:
-        """The expert's messages after the first post of the open question."""
+    ) -> tuple[list[int], list[tuple[int, Part]]]:
+        """Earlier posts of the open question, and the expert's messages since the first."""
         messages = [m async for m in channel.history(limit=HISTORY_LIMIT)]  # newest first
-        first = None
-        for i, m in enumerate(messages):
-            if m.author.id == self.bot.user.id and marks_turn(m, turn_id):
-                first = i
-        if first is None:
-            return []
+        posts = [
+            i
+            for i, m in enumerate(messages)
+            if m.author.id == self.bot.user.id and marks_turn(m, turn_id)
+        ]
+        if not posts:
+            return [], []
         parts = []
-        for m in reversed(messages[:first]):
+        for m in reversed(messages[: posts[-1]]):
             if m.author.id == route.user_id and m.type in ANSWER_TYPES:
                 part, _ = await read_part(m)
                 parts.append((m.id, part))
-        return parts
+        return [messages[i].id for i in posts], parts
 
     # ---- commands ----------------------------------------------------------------------------
 
@@ -299,6 +304,12 @@ class InterviewCog(
                 "finish, pause or end it first."
             )
         channel, kind = await self._open_channel(interaction, guide)
+        other = self.routes.get(channel.id)
+        if other is not None:  # only a DM can hold a second interview: one at a time there
+            raise InterviewError(
+                f"you have a {other.status} interview in {other.mention}: "
+                "`/interview resume` or `/interview end` it first."
+            )
         try:
             await send_long(
                 channel,
@@ -560,13 +571,15 @@ class InterviewCog(
 
     async def _retire_question(self, route: Route, channel: discord.abc.Messageable) -> None:
         """Take the Done/Skip buttons off the question that was just dealt with."""
-        if route.question_message_id is None:
-            return
+        if route.question_message_id is not None:
+            await self._remove_buttons(channel, route.question_message_id)
+            route.question_message_id = None
+
+    async def _remove_buttons(self, channel: discord.abc.Messageable, message_id: int) -> None:
         try:
-            await channel.get_partial_message(route.question_message_id).edit(view=None)
+            await channel.get_partial_message(message_id).edit(view=None)
         except discord.HTTPException:
-            pass
-        route.question_message_id = None
+            pass  # deleted, or too old to matter: the buttons answer "already dealt with"
 
     async def answer_button(
         self, interaction: discord.Interaction, action: str, interview_id: int, turn_id: int

@@ -49,6 +49,8 @@ class _TacitMixin:
     """What both bot classes share; `services` are built once in __main__ and passed in."""
 
     def __init__(self, services: Services, *, sync: bool = False, **kwargs: Any):
+        # tacit has no voice: spare the operator discord.py's warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

@@ -15,7 +15,7 @@ from knowledge.services import Services
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.exts.interview", "bot.exts.me")
+EXTENSIONS = ("bot.exts.interview", "bot.exts.me", "bot.exts.review")
 
 
 def intents() -> discord.Intents:

@@ -28,7 +28,13 @@ from bot.exts.interview._answers import (
     parse_channel_key,
     read_part,
 )
-from bot.exts.interview._views import consent_view, marks_turn, question_view
+from bot.exts.interview._views import (
+    CorrectionModal,
+    consent_view,
+    correct_view,
+    marks_turn,
+    question_view,
+)
 from bot.messages import send_long, sentence, tell
 from knowledge.engine import Ask, InterviewError, NotActive, NotFound, Reply, TooManyActive
 from knowledge.guides import Guide, GuideError
@@ -545,6 +551,7 @@ class InterviewCog(
     ) -> None:
         if reply.finished:
             self._drop(route)
+            await self._teach_back(route, channel)
             await send_long(channel, _render.closing(reply))
             return
         covered = _render.covered(reply)
@@ -553,6 +560,35 @@ class InterviewCog(
             await self._post_ask(route, channel, reply.next, note=note)
         else:
             route.turn_id, route.question_message_id = reply.next.turn_id, None
+
+    async def _teach_back(self, route: Route, channel: discord.abc.Messageable) -> None:
+        """What was understood, for the expert to correct (only when an LLM is configured)."""
+        if not self.settings.llm.enabled:
+            return
+        async with channel.typing():
+            summary = await self.engine.summarize(route.interview_id)
+        if summary:
+            await send_long(
+                channel, _render.teach_back(summary), view=correct_view(route.interview_id)
+            )
+
+    async def correct_clicked(self, interaction: discord.Interaction, interview_id: int) -> None:
+        view = await self.engine.get(interview_id)
+        expert = await self.experts.find("discord", str(interaction.user.id))
+        if expert is None or expert.id != view.expert_id:
+            await tell(interaction, "Only the person interviewed can correct this.")
+            return
+        await interaction.response.send_modal(CorrectionModal(interview_id))
+
+    async def correction_submitted(
+        self, interaction: discord.Interaction, interview_id: int, text: str
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if text.strip():
+            await self.engine.correct_summary(interview_id, text)
+            await tell(interaction, "Thank you: your correction is kept with the interview.")
+        else:
+            await tell(interaction, "Nothing to correct, then. Thank you!")
 
     async def _post_ask(
         self,

@@ -63,6 +63,15 @@ def covered(reply: Reply) -> str | None:
     return f"You've already covered {what} I had next, so I'll skip ahead."
 
 
+def teach_back(summary: str) -> str:
+    quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in summary.splitlines())
+    return (
+        f"Before we finish, here is what I understood:\n{quoted}\n\n"
+        "If anything is wrong or missing, press **Correct it**: your correction is kept "
+        "with the interview."
+    )
+
+
 def closing(reply: Reply) -> str:
     end = reply.closing or "That's the end of the interview."
     return (

@@ -82,6 +82,56 @@ class AnswerButton(
         )
 
 
+class CorrectButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"tacit:correct:(?P<interview>\d+)",
+):
+    """Under the teach-back summary: opens a form to correct what was understood."""
+
+    def __init__(self, interview_id: int) -> None:
+        self.interview_id = interview_id
+        super().__init__(
+            discord.ui.Button(
+                label="Correct it",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"tacit:correct:{interview_id}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str], /
+    ) -> CorrectButton:
+        return cls(int(match["interview"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).correct_clicked(interaction, self.interview_id)
+
+
+class CorrectionModal(discord.ui.Modal, title="Correct what I understood"):
+    correction = discord.ui.TextInput(
+        label="What is wrong or missing?",
+        style=discord.TextStyle.paragraph,
+        max_length=4000,
+        custom_id="tacit:correction:text",
+    )
+
+    def __init__(self, interview_id: int) -> None:
+        super().__init__(custom_id=f"tacit:correction:{interview_id}", timeout=None)
+        self.interview_id = interview_id
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).correction_submitted(
+            interaction, self.interview_id, self.correction.value
+        )
+
+
+def correct_view(interview_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(CorrectButton(interview_id))
+    return view
+
+
 def consent_view(user_id: int, guide: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(ConsentButton("agree", user_id, guide))

@@ -87,7 +87,7 @@ async def test_commands_are_synced_to_the_dev_guild_only(world):
             "PUT", "/applications/{application_id}/guilds/{guild_id}/commands", since=0
         )
     names = {name for name, _ in server.commands[server.guild.id]}
-    assert names == {"interview", "me"}
+    assert {"interview", "me"} <= names
     assert None not in server.commands  # nothing published globally
 
 
@@ -104,7 +104,7 @@ async def test_sync_flag_publishes_globally(world):
     server = world.server
     async with world.run(sync=True):
         call = await server.wait_for_call("PUT", "/applications/{application_id}/commands", since=0)
-    assert sorted(c["name"] for c in call.response) == ["interview", "me"]
+    assert {"interview", "me"} <= {c["name"] for c in call.response}
     interview = next(c for c in call.response if c["name"] == "interview")
     assert {o["name"] for o in interview["options"]} == {
         "start",

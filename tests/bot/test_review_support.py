@@ -64,10 +64,10 @@ async def interview(
     return ids
 
 
-async def reply_to(server: FakeDiscord, ix: FakeInteraction) -> FakeMessage:
+async def reply_to(server: FakeDiscord, ix: FakeInteraction, since: int = 0) -> FakeMessage:
     """The deferred reply of a slash command, once it is filled in."""
     await ix.wait_response()
-    return await server.wait_for_message(predicate=lambda m: m is ix.message)
+    return await server.wait_for_message(predicate=lambda m: m is ix.message, since=since)
 
 
 async def next_card(server: FakeDiscord, user: FakeUser, **options) -> FakeMessage:
@@ -82,15 +82,15 @@ def entry_on(card: FakeMessage) -> int | None:
     return None
 
 
-async def press(
-    server: FakeDiscord, user: FakeUser, card: FakeMessage, action: str
-) -> FakeMessage:
+async def press(server: FakeDiscord, user: FakeUser, card: FakeMessage, action: str) -> FakeMessage:
     """Click a card's button and wait until the card shows what comes next."""
     (cid,) = [c for c in card.custom_ids if c.startswith(f"tacit:review:{action}:")]
-    before = len(card.history)
+    before, start = len(card.history), len(server.calls)
     click = await server.click(user, card, cid)
     await click.wait_response()
-    await server.wait_for_message(predicate=lambda m: m is card and len(m.history) > before)
+    await server.wait_for_message(
+        predicate=lambda m: m is card and len(m.history) > before, since=start
+    )
     return card
 
 
@@ -108,10 +108,12 @@ async def open_form(
 async def submit(
     server: FakeDiscord, user: FakeUser, card: FakeMessage, form_id: str, values: dict
 ) -> FakeMessage:
-    before = len(card.history)
+    before, start = len(card.history), len(server.calls)
     sub = await server.submit_modal(user, form_id, values)
     await sub.wait_response()
-    await server.wait_for_message(predicate=lambda m: m is card and len(m.history) > before)
+    await server.wait_for_message(
+        predicate=lambda m: m is card and len(m.history) > before, since=start
+    )
     return card
 
 

@@ -819,6 +819,11 @@ def _rows_query(opts: ExportOptions, lo: int, hi: int):
 # ---- the export ------------------------------------------------------------------------------
 
 
+async def count_selected(services, opts: ExportOptions) -> int:
+    """How many entries the export would read (before duplicates and personal data)."""
+    return await _count(services.db, opts)
+
+
 def default_out(out_dir: Path, fmt: str, now: datetime | None = None) -> Path:
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     name = f"tacit-{fmt}-{stamp}"

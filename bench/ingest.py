@@ -19,8 +19,8 @@ def _langchain(answers: list[str], path: str) -> tuple[float, float]:
     from langchain_chroma import Chroma
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from knowledge.embeddings import resolve_model
     from knowledge.config import BUNDLED_MODEL
+    from knowledge.embeddings import resolve_model
 
     emb = HuggingFaceEmbeddings(
         model_name=resolve_model(BUNDLED_MODEL),
@@ -61,6 +61,7 @@ async def _tacit(answers: list[str], encoder, *, interviews: int) -> float:
 
         t = time.perf_counter()
         await asyncio.gather(*(expert(i, m) for i, m in zip(ids, per, strict=True)))
+        await svc.engine.drain()
         result = await svc.indexer.sync()
         elapsed = time.perf_counter() - t
         assert result.pending == 0, result

@@ -9,6 +9,7 @@ each of those steps can be redone from what is in the database.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from dataclasses import dataclass, field
@@ -156,6 +157,8 @@ class InterviewEngine:
         self._fallback_drafter = GuideDrafts()
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._question_vectors: dict[tuple[str, int], np.ndarray] = {}
+        self._background: set[asyncio.Task] = set()
+        self._pending_vectors: dict[int, set[asyncio.Task]] = {}
 
     # ---- starting and finding interviews -------------------------------------------------
 
@@ -242,22 +245,55 @@ class InterviewEngine:
         if not text:
             raise InterviewError("an answer needs some text")
         async with self._lock(interview_id):
-            await self._ensure_open(interview_id, must_be_active=True)
-            async with self.db.sessions() as s, s.begin():
-                iv = await self._load(s, interview_id)
-                turn = _open_turn(iv)
-                now = utcnow()
-                turn.answer = text
-                turn.status = TurnStatus.answered
-                turn.answered_at = now
-                if references:
-                    turn.references = references
-                _touch(iv, now, self.settings.idle_gap_minutes)
-                turn_id = turn.id
+            turn_id = await self._save_answer(interview_id, text, references)
+            if turn_id is None:  # no open question: repair what a crash left, then save
+                await self._ensure_open(interview_id, must_be_active=True)
+                turn_id = await self._save_answer(interview_id, text, references)
             # The answer is committed: from here on, a failure costs at most a retry.
-            entry_ids = await self._make_entries(turn_id)
-            nxt, covered = await self._advance(interview_id)
-            return await self._reply(interview_id, turn_id, entry_ids, nxt, covered)
+            # Its vector is made in the background (batched with other interviews'); the next
+            # question waits for it only to check whether the next guide question is covered.
+            vector = asyncio.ensure_future(self.embedder.embed_one(text))
+            vector.add_done_callback(_consume_exception)
+            made, advanced = await asyncio.gather(
+                self._make_entries(turn_id, answer_vector=vector),
+                self._advance(interview_id, answer_vector=vector),
+                return_exceptions=True,
+            )
+            for result in (made, advanced):
+                if isinstance(result, BaseException):
+                    raise result
+            nxt, covered = advanced
+            return await self._reply(interview_id, turn_id, made, nxt, covered)
+
+    async def _save_answer(
+        self, interview_id: int, text: str, references: list[dict] | None
+    ) -> int | None:
+        async with self.db.sessions() as s, s.begin():
+            iv = await s.get(Interview, interview_id)
+            if iv is None:
+                raise NotFound(f"no interview {interview_id}")
+            if iv.status != InterviewStatus.active:
+                raise NotActive(f"interview {interview_id} is {iv.status}, not active")
+            turn = await s.scalar(
+                select(Turn).where(
+                    Turn.interview_id == interview_id, Turn.status == TurnStatus.asked
+                )
+            )
+            if turn is None:
+                return None
+            now = utcnow()
+            turn.answer = text
+            turn.status = TurnStatus.answered
+            turn.answered_at = now
+            if references:
+                turn.references = references
+            _touch(iv, now, self.settings.idle_gap_minutes)
+            return turn.id
+
+    async def drain(self) -> None:
+        """Wait for vectors still being made in the background (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def skip(self, interview_id: int) -> Reply:
         async with self._lock(interview_id):
@@ -401,26 +437,27 @@ class InterviewEngine:
                 return None
             guide = self.guides.get(iv.guide_slug)
             open_turn = next((t for t in iv.turns if t.status == TurnStatus.asked), None)
-            if open_turn is not None:
-                return _ask(iv, guide, open_turn)
-            unentried = [
-                t.id
-                for t in iv.turns
-                if t.status == TurnStatus.answered and not await _has_entries(s, t.id)
-            ]
-        for turn_id in unentried:
+            answered = [t.id for t in iv.turns if t.status == TurnStatus.answered]
+            with_entries = set(
+                await s.scalars(
+                    select(Entry.turn_id).where(Entry.interview_id == interview_id).distinct()
+                )
+            )
+            unentried = [t for t in answered if t not in with_entries]
+        for turn_id in unentried:  # answered, but the process died before its entries
             await self._make_entries(turn_id)
+        if open_turn is not None:
+            return _ask(iv, guide, open_turn)
         nxt, _ = await self._advance(interview_id)
         return nxt
 
-    async def _make_entries(self, turn_id: int) -> list[int]:
+    async def _make_entries(
+        self, turn_id: int, *, answer_vector: asyncio.Future | None = None
+    ) -> list[int]:
+        """Draft and store the entries of an answered turn; their vectors follow."""
         async with self.db.sessions() as s:
-            turn = await s.scalar(
-                select(Turn)
-                .where(Turn.id == turn_id)
-                .options(selectinload(Turn.interview).selectinload(Interview.expert))
-            )
-            iv = turn.interview
+            turn = await s.get(Turn, turn_id)
+            iv = await s.get(Interview, turn.interview_id)
         guide = self.guides.get(iv.guide_slug)
         step, question = _find(guide, turn.step_id, turn.question_id)
         ctx = DraftContext(guide, question, turn.question, turn.answer or "", turn.followup)
@@ -431,17 +468,11 @@ class InterviewEngine:
         except Exception:
             log.warning("drafting failed for turn %s; using the guide's question", turn_id)
             drafts = await self._fallback_drafter.draft(ctx)
-        try:
-            vectors = await self.embedder.embed([d.answer for d in drafts])
-        except Exception:
-            # The entries are still saved; the indexer embeds them when the model is back.
-            log.exception("embedding failed for turn %s; it will be retried", turn_id)
-            vectors = [None] * len(drafts)
         async with self.db.sessions() as s, s.begin():
             if await _has_entries(s, turn_id):  # made already by an earlier attempt
                 return list(await s.scalars(select(Entry.id).where(Entry.turn_id == turn_id)))
             rows = []
-            for part, (d, v) in enumerate(zip(drafts, vectors, strict=True)):
+            for part, d in enumerate(drafts):
                 e = Entry(
                     turn_id=turn_id,
                     interview_id=iv.id,
@@ -453,30 +484,63 @@ class InterviewEngine:
                     question=d.question,
                     answer=d.answer,
                     draft_source=d.source,
-                    embedding=None if v is None else to_bytes(v),
-                    embedding_model=None if v is None else self.embedder.model_name,
                 )
                 mark_changed(e)
                 s.add(e)
                 rows.append(e)
             await s.flush()
-            ids = [e.id for e in rows]
+            made = [(e.id, e.answer) for e in rows]
+        task = asyncio.create_task(
+            self._attach_vectors(iv.id, made, turn.answer or "", answer_vector)
+        )
+        self._background.add(task)
+        self._pending_vectors.setdefault(iv.id, set()).add(task)
+        task.add_done_callback(functools.partial(self._vectors_done, iv.id))
+        return [i for i, _ in made]
+
+    def _vectors_done(self, interview_id: int, task: asyncio.Task) -> None:
+        self._background.discard(task)
+        pending = self._pending_vectors.get(interview_id)
+        if pending is not None:
+            pending.discard(task)
+            if not pending:
+                del self._pending_vectors[interview_id]
+
+    async def _attach_vectors(
+        self,
+        interview_id: int,
+        entries: list[tuple[int, str]],
+        answer: str,
+        answer_vector: asyncio.Future | None,
+    ) -> None:
+        """Store each entry's vector in SQL and wake the indexer; on failure the indexer
+        embeds them later, so nothing waits on the model."""
+        try:
+            vectors = {}
+            if answer_vector is not None and any(text == answer for _, text in entries):
+                vectors[answer] = await answer_vector
+            others = sorted({text for _, text in entries if text not in vectors})
+            if others:
+                vectors.update(zip(others, await self.embedder.embed(others), strict=True))
+            async with self.db.sessions() as s, s.begin():
+                for entry_id, text in entries:
+                    e = await s.get(Entry, entry_id)
+                    if e is None or e.embedding is not None or e.final_answer != text:
+                        continue  # forgotten, indexed meanwhile, or edited by a curator
+                    e.embedding = to_bytes(vectors[text])
+                    e.embedding_model = self.embedder.model_name
+                    mark_changed(e)
+        except Exception:
+            log.exception("vectors for interview %s failed; the indexer retries", interview_id)
         if self.indexer is not None:
             self.indexer.notify()
-        return ids
 
-    async def _advance(self, interview_id: int) -> tuple[Ask | None, list[str]]:
+    async def _advance(
+        self, interview_id: int, *, answer_vector: asyncio.Future | None = None
+    ) -> tuple[Ask | None, list[str]]:
         """Decide the next question after the last turn closed, and open it."""
         async with self.db.sessions() as s:
             iv = await self._load(s, interview_id)
-            vectors = [
-                from_bytes(b)
-                for b in await s.scalars(
-                    select(Entry.embedding).where(
-                        Entry.interview_id == interview_id, Entry.embedding.is_not(None)
-                    )
-                )
-            ]
         guide = self.guides.get(iv.guide_slug)
         last = iv.turns[-1]
         step, question = guide.questions[iv.position]
@@ -504,6 +568,11 @@ class InterviewEngine:
         position = iv.position
         if suggestion is None:
             position += 1
+            skippable = (
+                position < len(guide.questions)
+                and guide.questions[position][1].probe not in NEVER_SKIPPED
+            )
+            vectors = await self._answer_vectors(interview_id, answer_vector) if skippable else []
             while position < len(guide.questions) and vectors:
                 q = guide.questions[position][1]
                 if q.probe in NEVER_SKIPPED:
@@ -551,6 +620,29 @@ class InterviewEngine:
             iv.turns.append(turn)
             return _ask(iv, guide, turn), covered
 
+    async def _answer_vectors(
+        self, interview_id: int, answer_vector: asyncio.Future | None
+    ) -> list[np.ndarray]:
+        """Vectors of every answer so far, the latest one included."""
+        pending = [t for t in self._pending_vectors.get(interview_id, ()) if not t.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        async with self.db.sessions() as s:
+            vectors = [
+                from_bytes(b)
+                for b in await s.scalars(
+                    select(Entry.embedding).where(
+                        Entry.interview_id == interview_id, Entry.embedding.is_not(None)
+                    )
+                )
+            ]
+        if answer_vector is not None:
+            try:
+                vectors.append(await answer_vector)
+            except Exception:  # the model failed: decide without this answer
+                log.warning("no vector for the latest answer of interview %s", interview_id)
+        return vectors
+
     async def _covered(self, guide: Guide, position: int, answers: list[np.ndarray]) -> float:
         key = (guide.slug, guide.version)
         if key not in self._question_vectors:
@@ -590,6 +682,12 @@ class InterviewEngine:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+
+
+def _consume_exception(fut: asyncio.Future) -> None:
+    """An answer's vector that nobody awaited must not log 'exception never retrieved'."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _guide_turn(interview_id: int, seq: int, step: Step, q: Question) -> Turn:

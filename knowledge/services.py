@@ -40,6 +40,7 @@ class Services:
     _background: list[asyncio.Task] | None = None
 
     async def close(self) -> None:
+        await self.engine.drain()
         for t in self._background or []:
             t.cancel()
         for t in self._background or []:

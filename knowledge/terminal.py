@@ -222,6 +222,7 @@ class TerminalInterview:
             lines.append(line)
 
     async def _flush(self, svc: Services) -> None:
+        await svc.engine.drain()
         result = await svc.indexer.sync()
         from knowledge.stats import collect
 

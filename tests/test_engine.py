@@ -25,6 +25,7 @@ async def test_an_answer_becomes_a_pending_entry_with_a_standalone_question(
     assert ask.number == 1 and ask.total == len(services.guides.get("litigator").questions)
     reply = await services.engine.answer(ask.interview_id, LONG[0])
     assert len(reply.entry_ids) == 1
+    await services.engine.drain()  # the vector is made in the background
     async with services.db.sessions() as s:
         entry = await s.get(Entry, reply.entry_ids[0])
     guide = services.guides.get("litigator")
@@ -223,7 +224,7 @@ async def test_a_crash_after_the_answer_was_saved_loses_nothing(services, consen
     engine = services.engine
     ask = await engine.start(consented_expert.id, "litigator")
 
-    async def crash(_turn_id):
+    async def crash(_turn_id, **_):
         raise RuntimeError("process died here")
 
     real = engine._make_entries
@@ -254,6 +255,7 @@ async def test_an_embedding_failure_keeps_the_answer_and_the_indexer_catches_up(
     services.embedder.encoder.encode = broken
     try:
         reply = await engine.answer(ask.interview_id, LONG[6])
+        await services.engine.drain()
     finally:
         services.embedder.encoder.encode = real
     async with services.db.sessions() as s:

@@ -15,7 +15,7 @@ from knowledge.services import Services
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.exts.interview", "bot.exts.me", "bot.exts.review")
+EXTENSIONS = ("bot.exts.interview", "bot.exts.me", "bot.exts.review", "bot.exts.export")
 
 
 def intents() -> discord.Intents:

@@ -1,0 +1,196 @@
+"""/export: a curator asks for a fine-tuning dataset; it is written in the background.
+
+The command answers at once (privately) and returns; the export (knowledge.dataset.export) runs
+in a task of its own, its SQL and Chroma reads awaited and its CPU work in worker threads, so the
+bot keeps serving everyone else. The reply is edited with progress every few seconds and with
+the result: the dataset zipped as an attachment when it fits Discord's upload limit, else the
+place on the server it was written to ([export] out_dir). One export runs at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import is_curator
+from bot.exts.export import _render
+from bot.messages import sentence, tell
+from knowledge.dataset import (
+    ExportError,
+    ExportOptions,
+    ExportReport,
+    count_selected,
+    default_out,
+    export,
+)
+from knowledge.services import Services
+
+log = logging.getLogger(__name__)
+
+PROGRESS_SECONDS = 3.0  # how often the reply shows progress (well inside Discord's rate limits)
+NOT_ALLOWED = (
+    "Only curators can export datasets. A server admin can give you one of the curator roles."
+)
+FORMAT_CHOICES = [
+    app_commands.Choice(name="openai: chat messages, JSONL", value="openai"),
+    app_commands.Choice(name="sharegpt: conversations, JSONL", value="sharegpt"),
+    app_commands.Choice(name="alpaca: instruction and output, JSONL", value="alpaca"),
+    app_commands.Choice(name="hf: Hugging Face dataset folder (Parquet)", value="hf"),
+]
+Status = Literal["approved", "pending", "rejected", "duplicate"]
+
+
+class ExportCog(commands.Cog, name="Export"):
+    def __init__(self, bot: commands.Bot, services: Services) -> None:
+        self.bot = bot
+        self.services = services
+        self.settings = services.settings
+        self.job: asyncio.Task | None = None
+        # The upload limit; None means what Discord says for the interaction (guild boosts).
+        self.upload_limit: int | None = None
+
+    async def cog_unload(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # Discord's default permission can be changed by any server admin: check here too.
+        if not is_curator(interaction.user, self.settings.discord):
+            raise app_commands.CheckFailure(NOT_ALLOWED)
+        return True
+
+    @app_commands.command(name="export", description="Export reviewed entries as a dataset")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_messages=True)
+    @app_commands.rename(fmt="format")
+    @app_commands.describe(
+        fmt="The dataset format",
+        guide="Only entries from this interview guide",
+        status="Entries with this review status (default: approved)",
+    )
+    @app_commands.choices(fmt=FORMAT_CHOICES)
+    async def export_(
+        self,
+        interaction: discord.Interaction,
+        fmt: str,
+        guide: str | None = None,
+        status: Status = "approved",
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if self.job is not None and not self.job.done():
+            await tell(interaction, "An export is already running. Try again when it is done.")
+            return
+        out = default_out(self.settings.export.out_dir, fmt)
+        try:
+            opts = ExportOptions(out=out, format=fmt, status=status, guide=guide)
+            found = await count_selected(self.services, opts)
+        except ExportError as e:
+            await tell(interaction, sentence(str(e)))
+            return
+        label = _render.what(fmt, status, guide)
+        if found == 0:
+            await tell(interaction, _render.nothing(label))
+            return
+        await interaction.edit_original_response(content=_render.started(label))
+        self.job = asyncio.create_task(self._run(interaction, opts, label), name="tacit-export")
+        self.job.add_done_callback(_log_failure)
+
+    @export_.autocomplete("guide")
+    async def _guide_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if not is_curator(interaction.user, self.settings.discord):
+            return []
+        cur = current.strip().lower()
+        return [
+            app_commands.Choice(name=f"{g.title} ({g.slug})"[:100], value=g.slug)
+            for g in self.services.guides
+            if cur in g.slug or cur in g.title.lower()
+        ][:25]
+
+    # ---- the background job ------------------------------------------------------------------
+
+    async def _run(self, interaction: discord.Interaction, opts: ExportOptions, label: str) -> None:
+        state: dict = {"phase": None, "done": 0, "total": 0}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            state.update(phase=phase, done=done, total=total)  # shown by the loop below
+
+        work = asyncio.create_task(export(self.services, opts, progress=progress))
+        shown = None
+        try:
+            while not work.done():
+                await asyncio.wait({work}, timeout=PROGRESS_SECONDS)
+                text = _render.progress(label, state["phase"], state["done"], state["total"])
+                if not work.done() and text != shown:
+                    await self._edit(interaction, content=text)
+                    shown = text
+            report = work.result()
+        except ExportError as e:
+            await self._edit(interaction, content=f"The export failed: {sentence(str(e))}")
+            return
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+        except Exception:
+            log.exception("export %s failed", opts.out)
+            await self._edit(
+                interaction, content="The export failed on the server side; the log says why."
+            )
+            return
+        await self._deliver(interaction, report, label)
+
+    async def _deliver(
+        self, interaction: discord.Interaction, report: ExportReport, label: str
+    ) -> None:
+        text = _render.summary(report, label)
+        name = report.out.name.removesuffix(".jsonl") + ".zip"
+        limit = self.upload_limit or interaction.filesize_limit
+        path = await asyncio.to_thread(_zip, report.files, report.out)
+        try:
+            nbytes = path.stat().st_size
+            if nbytes > limit:
+                await self._edit(
+                    interaction, content=_render.too_big(text, nbytes, limit, report.out)
+                )
+                return
+            await self._edit(
+                interaction,
+                content=_render.attached(text, name, nbytes, report.out),
+                attachments=[discord.File(path, filename=name)],
+            )
+        finally:
+            path.unlink(missing_ok=True)
+
+    async def _edit(self, interaction: discord.Interaction, **kwargs) -> None:
+        try:
+            await interaction.edit_original_response(**kwargs)
+        except discord.HTTPException as e:
+            # After 15 minutes Discord no longer lets the bot edit its reply; the files stay.
+            log.warning("could not update the /export reply: %s", e)
+
+
+def _zip(files: list[Path], out: Path) -> Path:
+    """The dataset's files in a temporary zip (deflated); paths inside are relative to out_dir."""
+    base = out.parent
+    fd, name = tempfile.mkstemp(prefix="tacit-export-", suffix=".zip")
+    os.close(fd)
+    path = Path(name)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+        for f in files:
+            z.write(f, arcname=f.relative_to(base).as_posix())
+    return path
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the export job failed", exc_info=task.exception())

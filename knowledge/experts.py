@@ -96,6 +96,13 @@ class ExpertService:
             )
             return _view(ex) if ex else None
 
+    async def get(self, expert_id: int) -> ExpertView:
+        async with self.db.sessions() as s:
+            ex = await s.get(Expert, expert_id)
+            if ex is None:
+                raise LookupError(f"no expert {expert_id}")
+            return _view(ex)
+
     async def give_consent(self, expert_id: int) -> ExpertView:
         """Record agreement to the current consent notice (its version and exact text)."""
         async with self.db.sessions() as s, s.begin():

@@ -699,8 +699,8 @@ class InterviewCog(
 
     async def _user_id(self, expert_id: int) -> int:
         if expert_id not in self._user_ids:
-            data = await self.experts.data(expert_id)
-            self._user_ids[expert_id] = int(data["expert"]["external_id"])
+            expert = await self.experts.get(expert_id)
+            self._user_ids[expert_id] = int(expert.external_id)
         return self._user_ids[expert_id]
 
     async def _channel(self, route: Route) -> discord.abc.Messageable | None:

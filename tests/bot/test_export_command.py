@@ -18,11 +18,11 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-async def _exported(server, ix, *, timeout: float = 60):
+async def _exported(server, ix):
     """The /export reply once it holds the result (the export runs in the background)."""
     await ix.wait_response()
     return await server.wait_for_message(
-        predicate=lambda m: m is ix.message and "**Exported" in m.content, timeout=timeout
+        predicate=lambda m: m is ix.message and "**Exported" in m.content, timeout=60
     )
 
 

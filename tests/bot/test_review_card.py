@@ -218,3 +218,21 @@ async def test_an_empty_queue_says_so(world):
         card = await next_card(server, server.curator)
     assert card.ephemeral and card.content == "Nothing left to review. Thank you!"
     assert card.custom_ids == []
+
+
+async def test_next_keeps_to_the_chosen_expert_and_refuses_an_unknown_guide(world):
+    server = world.server
+    curators_see_review(server)
+    services = await world.open()
+    await interview(services, ACROMEGALY[:2])
+    [theirs] = await interview(services, LEGAL[:1], name="rapawy", external_id="700002")
+    async with world.run():
+        card = await next_card(server, server.curator, expert="Rapawy")
+        assert entry_on(card) == theirs
+        assert all(cid.endswith(":x2") for cid in card.custom_ids)  # the filter rides along
+        await press(server, server.curator, card, "approve")
+        assert card.content.startswith(
+            f"Approved entry {theirs}.\nNothing left to review for expert 2"
+        )
+        unknown = await next_card(server, server.curator, guide="nope")
+    assert unknown.content == "No guide 'nope'; known guides: test-trade."

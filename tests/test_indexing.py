@@ -92,3 +92,19 @@ async def test_a_forgotten_expert_leaves_chroma_too(indexed_services):
     await svc.indexer.sync()
     assert await svc.index.ids() == set()
     assert await svc.index.get(ids) == {}
+
+
+async def test_the_background_indexer_indexes_new_answers_by_itself(settings, encoder):
+    import asyncio
+
+    svc = await build(settings, encoder=encoder, background=True)
+    try:
+        ids = await interview(svc, ANSWERS[:1])
+        for _ in range(200):  # up to 20 s: the loop is woken by the answer, not by a timer
+            if await svc.index.ids() == set(ids):
+                break
+            await asyncio.sleep(0.1)
+        assert await svc.index.ids() == set(ids)
+        assert await svc.indexer.pending() == 0
+    finally:
+        await svc.close()

@@ -195,7 +195,7 @@ class TerminalInterview:
 
     async def _read_line(self, prompt: str = "") -> str | None:
         if prompt:
-            self.out.print(prompt, end="")
+            self.out.print(prompt, end="", markup=False, highlight=False)
         line = await asyncio.to_thread(self.stdin.readline)
         return line.rstrip("\n") if line else None
 

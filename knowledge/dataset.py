@@ -18,9 +18,10 @@ import logging
 import math
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,8 @@ CHROMA_PAGE = 400  # ids per Chroma get (measured fastest: larger pages get slow
 WRITE_GROUP = 2000  # entries per read-and-write group (whole interviews)
 EXACT_LIMIT = 5_000  # up to this many vectors, compare every pair; above, LSH candidates
 LSH_RECALL = 0.995  # wanted chance that a pair right at the threshold is compared
+PII_PARALLEL_MIN = 10_000  # entries from which personal data is looked for in worker processes
+PII_WORKERS = 2
 LSH_BUCKET = 16  # vectors per LSH bucket, on average (measured fastest at 100k)
 
 
@@ -338,8 +341,10 @@ def _concat(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def _where(opts: ExportOptions) -> list:
-    """The selection, applied by every query of an export. Never-consented experts never pass."""
-    conds = [Expert.consented_at.is_not(None), Entry.status == opts.status]
+    """The selection. Never-consented experts never pass."""
+    # The status is compared as an expression: on the bare column SQLite walks the status index
+    # and sorts every keyset page, where the primary key gives the pages in order (6x faster).
+    conds = [Expert.consented_at.is_not(None), Entry.status + "" == opts.status]
     if opts.guide:
         conds.append(Entry.guide_slug == opts.guide)
     if opts.expert:
@@ -367,32 +372,95 @@ class _Scan:
     pii: np.ndarray  # personal data found (pii = "hold" only)
 
 
-class _Scrubbers:
-    """One PII scrubber per expert (it also looks for the expert's own name)."""
+# Personal data is looked for in worker processes on large exports: the rules are pure-Python
+# regular expressions, bound by the GIL. These functions run there (or in a thread when small).
+_SCRUBBERS: dict[tuple[int, str], Any] = {}
 
-    def __init__(self, policy: str):
-        from knowledge.pii import PIIScrubber
 
-        self.policy = policy
-        self._make = PIIScrubber
-        self._by_expert: dict[int, Any] = {}
+def _scrubber(expert_id: int, name: str):
+    """A PII scrubber for one expert: it also looks for the expert's own name."""
+    from knowledge.pii import PIIScrubber
 
-    def get(self, expert_id: int, name: str):
-        scrubber = self._by_expert.get(expert_id)
-        if scrubber is None:
-            if len(self._by_expert) > 1000:
-                self._by_expert.clear()
-            scrubber = self._by_expert[expert_id] = self._make(known_names=[name] if name else [])
-        return scrubber
+    key = (expert_id, name)
+    scrubber = _SCRUBBERS.get(key)
+    if scrubber is None:
+        if len(_SCRUBBERS) > 1000:
+            _SCRUBBERS.clear()
+        scrubber = _SCRUBBERS[key] = PIIScrubber(known_names=[name] if name else [])
+    return scrubber
 
-    def any_pii(self, rows) -> np.ndarray:
-        """For scan rows with texts: does any text shipped from the entry hold personal data?"""
-        out = np.zeros(len(rows), dtype=bool)
-        for k, r in enumerate(rows):
-            sc = self.get(r.expert_id, r.display_name)
-            texts = {r.edited_question or r.question, r.edited_answer or r.answer, r.asked}
-            out[k] = any(sc.has_pii(t) for t in texts if t)
-        return out
+
+def redact_items(items: list[tuple]) -> list[tuple[str, str, str, dict[str, int]]]:
+    """For (expert id, name, question, answer, question as asked): the texts with personal data
+    replaced by placeholders, and how many spans of each kind were replaced."""
+    out = []
+    for expert_id, name, q, a, asked in items:
+        sc = _scrubber(expert_id, name)
+        counts: Counter = Counter()
+        texts = []
+        for t in (q, a) if asked == q else (q, a, asked):
+            red = sc.redact(t)
+            counts.update(span.kind for span in red.spans)
+            texts.append(red.text)
+        out.append((texts[0], texts[1], texts[-1] if asked != q else texts[0], dict(counts)))
+    return out
+
+
+def pii_flags(items: list[tuple]) -> list[bool]:
+    """For (expert id, name, question, answer, question as asked): is there personal data?"""
+    return [
+        any(_scrubber(e, n).has_pii(t) for t in {q, a, asked} if t) for e, n, q, a, asked in items
+    ]
+
+
+def _warm() -> None:
+    _scrubber(0, "Warm Up").find("Dr. Tom Smith, on +44 7700 900461 or tom@example.org")
+
+
+def _pii_pool(pii: str, entries: int) -> ProcessPoolExecutor | None:
+    """Worker processes for the PII rules on large exports; None: a thread will do."""
+    workers = min(PII_WORKERS, os.cpu_count() or 1)
+    if pii == "off" or entries < PII_PARALLEL_MIN or workers < 2:
+        return None
+    import multiprocessing
+
+    # spawn: forking a process that runs threads (SQLite, Chroma, BLAS) is not safe.
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+class _Offload:
+    """Runs a PII function on a batch in the worker processes, or in a thread when there are
+    none. Workers that die (a script without a `__main__` guard cannot spawn them) are not
+    fatal: the batch, and every later one, is done in a thread instead."""
+
+    def __init__(self, pool: ProcessPoolExecutor | None):
+        self.pool = pool
+
+    def submit(self, fn: Callable, items: list) -> tuple[Callable, list, asyncio.Future]:
+        return fn, items, asyncio.get_running_loop().run_in_executor(self.pool, fn, items)
+
+    async def result(self, job: tuple[Callable, list, asyncio.Future]) -> Any:
+        fn, items, future = job
+        try:
+            return await future
+        except BrokenProcessPool:
+            if self.pool is not None:
+                log.warning("PII worker processes failed; looking for personal data in a thread")
+                self.pool = None
+            return await asyncio.to_thread(fn, items)
+
+
+def _text_items(rows) -> list[tuple]:
+    return [
+        (
+            r.expert_id,
+            r.display_name,
+            r.edited_question or r.question,
+            r.edited_answer or r.answer,
+            r.asked,
+        )
+        for r in rows
+    ]
 
 
 async def _count(db: Database, opts: ExportOptions) -> int:
@@ -407,7 +475,12 @@ async def _count(db: Database, opts: ExportOptions) -> int:
 
 
 async def _scan(
-    db: Database, opts: ExportOptions, scrub: _Scrubbers | None, total: int, progress: Progress
+    db: Database,
+    opts: ExportOptions,
+    hold: bool,
+    offload: _Offload,
+    total: int,
+    progress: Progress,
 ) -> _Scan:
     stale = or_(Entry.indexed_hash.is_(None), Entry.indexed_hash != Entry.content_hash)
     cols = [
@@ -418,7 +491,6 @@ async def _scan(
         case((Entry.flagged_pii, 1), else_=0),
         case((stale, 1), else_=0),
     ]
-    hold = scrub is not None and scrub.policy == "hold"
     if hold:
         cols += [
             Entry.question,
@@ -433,7 +505,8 @@ async def _scan(
     if hold:
         stmt = stmt.join(Turn, Entry.turn_id == Turn.id)
     stmt = stmt.where(*_where(opts)).order_by(Entry.id).limit(SCAN_PAGE)
-    parts, pii_parts = [], []
+    parts: list[np.ndarray] = []
+    flags: list[tuple] = []  # PII checks (hold), in page order
     last, done = 0, 0
     while True:  # keyset pages: each a short read, never one long cursor
         async with db.sessions() as s:
@@ -443,9 +516,13 @@ async def _scan(
         last = rows[-1][0]
         parts.append(np.array([tuple(r[:6]) for r in rows], dtype=np.int64))
         if hold:
-            pii_parts.append(await asyncio.to_thread(scrub.any_pii, rows))
+            flags.append(offload.submit(pii_flags, _text_items(rows)))
+            running = [job[2] for job in flags if not job[2].done()]
+            if len(running) > PII_WORKERS:  # bounded: texts in flight are held in memory
+                await asyncio.wait(running[:1])
         done += len(rows)
         progress("scan", done, max(total, done))
+    pii_parts = [np.asarray(await offload.result(job), dtype=bool) for job in flags]
     cols_ = np.concatenate(parts) if parts else np.zeros((0, 6), dtype=np.int64)
     n = len(cols_)
     return _Scan(
@@ -581,7 +658,6 @@ class _Builder:
         removed_by: dict[int, list[int]],
         writer,
         report: ExportReport,
-        scrub: _Scrubbers | None,
         started: datetime,
     ):
         self.opts = opts
@@ -593,7 +669,6 @@ class _Builder:
         self.removed_by = removed_by
         self.writer = writer
         self.report = report
-        self.scrub = scrub
         self.started = started
         self._guide_cache: dict[str, tuple[str, str, str]] = {}
 
@@ -611,43 +686,31 @@ class _Builder:
             self._guide_cache[slug] = (g.persona, _profession(g.profession), g.language)
         return self._guide_cache[slug]
 
-    def add(self, rows: list) -> None:
+    def add(self, rows: list, redacted: list | None) -> None:
+        """Rows of whole interviews, in order; with pii = redact, their texts as redact_items
+        returned them (else None)."""
+        texts = redacted or [None] * len(rows)
         current: list = []
-        for r in rows:
-            if current and r.interview_id != current[0].interview_id:
+        for r, t in zip(rows, texts, strict=True):
+            if current and r.interview_id != current[0][0].interview_id:
                 self._interview(current)
                 current = []
-            if r.id in self.keep:
-                current.append(r)
+            current.append((r, t))
         if current:
             self._interview(current)
 
-    def _texts(self, r) -> tuple[str, str, str, dict[str, int]] | None:
+    def _texts(self, r, redacted) -> tuple[str, str, str, dict[str, int]] | None:
         """(question, answer, question as asked, redactions) as shipped; None: held back."""
+        if redacted is not None:
+            self.report.redactions.update(redacted[3])
+            return redacted
         q, a, asked = r.edited_question or r.question, r.edited_answer or r.answer, r.asked
-        if self.scrub is None:
-            return q, a, asked, {}
-        sc = self.scrub.get(r.expert_id, r.display_name)
-        if self.pii == "hold":
-            # Checked in the scan; only an entry changed since then is looked at again.
-            if r.updated_at >= self.started and any(sc.has_pii(t) for t in {q, a, asked} if t):
+        # Under hold the scan checked every entry; one changed since then is looked at again.
+        if self.pii == "hold" and r.updated_at >= self.started:
+            if pii_flags([(r.expert_id, r.display_name, q, a, asked)])[0]:
                 self.report.held_pii += 1
                 return None
-            return q, a, asked, {}
-        counts: Counter = Counter()
-        out = []
-        for t in (q, a):
-            red = sc.redact(t)
-            counts.update(span.kind for span in red.spans)
-            out.append(red.text)
-        if asked == q:
-            out.append(out[0])
-        else:
-            red = sc.redact(asked)
-            counts.update(span.kind for span in red.spans)
-            out.append(red.text)
-        self.report.redactions.update(counts)
-        return out[0], out[1], out[2], dict(counts)
+        return q, a, asked, {}
 
     def _entry_provenance(self, r, redacted: dict[str, int]) -> dict[str, Any]:
         return {
@@ -664,8 +727,8 @@ class _Builder:
             "redactions": redacted,
         }
 
-    def _interview(self, rows: list) -> None:
-        first = rows[0]
+    def _interview(self, items: list) -> None:
+        first = items[0][0]
         split = VALIDATION if first.interview_id in self.validation else TRAIN
         persona, profession, _ = self._guide(first.guide_slug)
         base = {
@@ -678,8 +741,8 @@ class _Builder:
             "licence": self.licence,
         }
         shipped = []  # (row, question, answer, asked, entry provenance)
-        for r in rows:
-            texts = self._texts(r)
+        for r, redacted in items:
+            texts = self._texts(r, redacted)
             if texts is not None:
                 q, a, asked, red = texts
                 shipped.append((r, q, a, asked, self._entry_provenance(r, red)))
@@ -780,7 +843,7 @@ class _Builder:
         return True
 
 
-def _rows_query(opts: ExportOptions, lo: int, hi: int):
+def _rows_query(lo: int, hi: int):
     return (
         select(
             Entry.id,
@@ -811,7 +874,12 @@ def _rows_query(opts: ExportOptions, lo: int, hi: int):
         .join(Expert, Entry.expert_id == Expert.id)
         .join(Turn, Entry.turn_id == Turn.id)
         .join(Interview, Entry.interview_id == Interview.id)
-        .where(*_where(opts), Entry.interview_id >= lo, Entry.interview_id <= hi)
+        # The selection was made by the scan (the ids to keep); consent is checked again.
+        .where(
+            Expert.consented_at.is_not(None),
+            Entry.interview_id >= lo,
+            Entry.interview_id <= hi,
+        )
         .order_by(Entry.interview_id, Turn.seq, Entry.part, Entry.id)
     )
 
@@ -857,6 +925,24 @@ async def export(
     )
 
 
+@contextlib.contextmanager
+def _pii_workers(pii: str, entries: int):
+    """Worker processes for the PII rules on large exports (None: a thread will do).
+
+    Started at once, so they load while the scan and the duplicate search run.
+    """
+    pool = _pii_pool(pii, entries)
+    if pool is None:
+        yield None
+        return
+    try:
+        for _ in range(PII_WORKERS):
+            pool.submit(_warm)
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 async def export_from(
     db: Database,
     index: VectorIndex,
@@ -875,107 +961,126 @@ async def export_from(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     report = ExportReport(format=opts.format, out=opts.out)
-    scrub = _Scrubbers(pii) if pii != "off" else None
 
     total = await _count(db, opts)
-    scan = await _scan(db, opts, scrub, total, progress)
-    report.entries = len(scan.ids)
-    report.timings["scan"] = time.perf_counter() - t0
+    with _pii_workers(pii, total) as pool:
+        offload = _Offload(pool)
+        scan = await _scan(db, opts, pii == "hold", offload, total, progress)
+        report.entries = len(scan.ids)
+        report.timings["scan"] = time.perf_counter() - t0
 
-    t = time.perf_counter()
-    held = scan.flagged | scan.pii if pii != "off" else np.zeros(len(scan.ids), dtype=bool)
-    report.held_flagged = int((scan.flagged & held).sum())
-    report.held_pii = int((scan.pii & ~scan.flagged).sum())
-    vectors, filled = await _vectors(db, index, scan, report, progress)
-    report.timings["vectors"] = time.perf_counter() - t
+        t = time.perf_counter()
+        held = scan.flagged | scan.pii if pii != "off" else np.zeros(len(scan.ids), dtype=bool)
+        report.held_flagged = int((scan.flagged & held).sum())
+        report.held_pii = int((scan.pii & ~scan.flagged).sum())
+        vectors, filled = await _vectors(db, index, scan, report, progress)
+        report.timings["vectors"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    usable = filled & ~held
-    report.unchecked = int((~filled & ~held).sum())
-    removed = np.zeros(len(scan.ids), dtype=bool)
-    removed_by: dict[int, list[int]] = {}
-    if vectors is not None and similarity <= 1:
-        progress("duplicates", 0, 1)
-        # Best first: edited by a curator, then the longest answer, then the oldest entry.
-        preference = np.lexsort((scan.ids, -scan.length, ~scan.edited))
-        dup = await asyncio.to_thread(
-            near_duplicates, vectors, similarity, preference, valid=usable, seed=seed
+        t = time.perf_counter()
+        usable = filled & ~held
+        report.unchecked = int((~filled & ~held).sum())
+        removed = np.zeros(len(scan.ids), dtype=bool)
+        removed_by: dict[int, list[int]] = {}
+        if vectors is not None and similarity <= 1:
+            progress("duplicates", 0, 1)
+            # Best first: edited by a curator, then the longest answer, then the oldest entry.
+            preference = np.lexsort((scan.ids, -scan.length, ~scan.edited))
+            dup = await asyncio.to_thread(
+                near_duplicates, vectors, similarity, preference, valid=usable, seed=seed
+            )
+            removed = dup.of >= 0
+            report.duplicates_removed = dup.removed
+            report.dedupe_method = dup.method
+            for r in np.flatnonzero(removed).tolist():
+                removed_by.setdefault(int(scan.ids[dup.of[r]]), []).append(int(scan.ids[r]))
+            progress("duplicates", 1, 1)
+        del vectors
+        report.timings["duplicates"] = time.perf_counter() - t
+
+        keep_mask = ~removed & ~held
+        interviews, sizes = np.unique(scan.interview[keep_mask], return_counts=True)
+        validation = choose_validation(interviews, sizes, opts.split, seed)
+        splits = [TRAIN, VALIDATION] if opts.split > 0 else [TRAIN]
+        keep = set(scan.ids[keep_mask].tolist())
+        del scan
+
+        languages = sorted({g.language for g in guides})
+        card = CardInfo(
+            title="tacit expert interviews",
+            licence=licence,
+            languages=languages,
+            splits=splits,
+            how=_how(opts, pii, similarity, seed),
         )
-        removed = dup.of >= 0
-        report.duplicates_removed = dup.removed
-        report.dedupe_method = dup.method
-        for r in np.flatnonzero(removed).tolist():
-            removed_by.setdefault(int(scan.ids[dup.of[r]]), []).append(int(scan.ids[r]))
-        progress("duplicates", 1, 1)
-    del vectors
-    report.timings["duplicates"] = time.perf_counter() - t
-
-    keep_mask = ~removed & ~held
-    interviews, sizes = np.unique(scan.interview[keep_mask], return_counts=True)
-    validation = choose_validation(interviews, sizes, opts.split, seed)
-    splits = [TRAIN, VALIDATION] if opts.split > 0 else [TRAIN]
-    keep = set(scan.ids[keep_mask].tolist())
-    del scan
-
-    languages = sorted({g.language for g in guides})
-    card = CardInfo(
-        title="tacit expert interviews",
-        licence=licence,
-        languages=languages,
-        splits=splits,
-        how=_how(opts, pii, similarity, seed),
-    )
-    t = time.perf_counter()
-    try:
-        writer = open_writer(opts.format, opts.out, splits, card)
-    except (FileExistsError, OSError) as e:
-        raise ExportError(f"out: {e}") from None
-    builder = _Builder(
-        opts,
-        licence=licence,
-        pii=pii,
-        guides=guides,
-        keep=keep,
-        validation=validation,
-        removed_by=removed_by,
-        writer=writer,
-        report=report,
-        scrub=scrub,
-        started=started,
-    )
-    try:
+        t = time.perf_counter()
+        try:
+            writer = open_writer(opts.format, opts.out, splits, card)
+        except (FileExistsError, OSError) as e:
+            raise ExportError(f"out: {e}") from None
+        builder = _Builder(
+            opts,
+            licence=licence,
+            pii=pii,
+            guides=guides,
+            keep=keep,
+            validation=validation,
+            removed_by=removed_by,
+            writer=writer,
+            report=report,
+            started=started,
+        )
+        # Reading, looking for personal data and writing overlap: while the workers scrub the
+        # next groups, this process builds and writes the one before.
+        depth = PII_WORKERS + 1 if pool is not None else 1
+        inflight: deque = deque()
         done = 0
-        for lo, hi, count in _groups(interviews, sizes):
-            async with db.sessions() as s:
-                rows = (await s.execute(_rows_query(opts, lo, hi))).all()
-            await asyncio.to_thread(builder.add, rows)
+
+        async def finish_one() -> None:
+            nonlocal done
+            rows, job, count = inflight.popleft()
+            redacted = await offload.result(job) if job else None
+            await asyncio.to_thread(builder.add, rows, redacted)
             done += count
             progress("write", done, len(keep))
-        report.files = await asyncio.to_thread(writer.commit, report)
-    except BaseException:
-        writer.abort()
-        raise
-    report.timings["write"] = time.perf_counter() - t
-    report.seconds = time.perf_counter() - t0
-    if report.not_in_format:
-        report.notes.append(
-            f"{opts.format} holds single-turn examples only: "
-            f"{report.not_in_format} multi-turn examples were not written"
+
+        try:
+            for lo, hi, count in _groups(interviews, sizes):
+                async with db.sessions() as s:
+                    rows = [r for r in (await s.execute(_rows_query(lo, hi))).all() if r.id in keep]
+                job = offload.submit(redact_items, _text_items(rows)) if pii == "redact" else None
+                inflight.append((rows, job, count))
+                if len(inflight) >= depth:
+                    await finish_one()
+            while inflight:
+                await finish_one()
+            report.files = await asyncio.to_thread(writer.commit, report)
+        except BaseException:
+            for _, job, _ in inflight:
+                if job:
+                    job[2].cancel()
+            writer.abort()
+            raise
+        report.timings["write"] = time.perf_counter() - t
+        report.seconds = time.perf_counter() - t0
+        if report.not_in_format:
+            report.notes.append(
+                f"{opts.format} holds single-turn examples only: "
+                f"{report.not_in_format} multi-turn examples were not written"
+            )
+        if report.unchecked:
+            report.notes.append(
+                f"{report.unchecked} entries have no stored vector and were not checked for "
+                "near-duplicates (`tacit index sync` embeds them)"
+            )
+        log.info(
+            "export %s: %d examples from %d entries, %d near-duplicates removed, %.1fs",
+            opts.format,
+            report.written,
+            report.entries,
+            report.duplicates_removed,
+            report.seconds,
         )
-    if report.unchecked:
-        report.notes.append(
-            f"{report.unchecked} entries have no stored vector and were not checked for "
-            "near-duplicates (`tacit index sync` embeds them)"
-        )
-    log.info(
-        "export %s: %d examples from %d entries, %d near-duplicates removed, %.1fs",
-        opts.format,
-        report.written,
-        report.entries,
-        report.duplicates_removed,
-        report.seconds,
-    )
-    return report
+        return report
 
 
 def _how(opts: ExportOptions, pii: str, similarity: float, seed: int) -> list[str]:

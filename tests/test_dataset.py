@@ -255,6 +255,26 @@ async def test_a_phone_number_in_an_answer_is_redacted(services, tmp_path):
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("pii", ["redact", "hold"])
+async def test_worker_processes_find_the_same_personal_data(services, tmp_path, monkeypatch, pii):
+    from knowledge import dataset
+
+    ana = await expert(services, "ana", "Ana Ruiz")
+    answers = long_answers("primock57_day1_consultation01", 3, min_words=10)
+    planted = f"{answers[0]} Ana Ruiz here, ring me on {PHONE}."
+    await interview(services, ana.id, "physician", [planted, *answers[1:]])
+    await approve(services)
+    inline = await export(services, opts(tmp_path / "inline", "openai", pii=pii))
+    monkeypatch.setattr(dataset, "PII_PARALLEL_MIN", 0)
+    assert dataset._pii_pool(pii, 1) is not None  # two cores or more here
+    pooled = await export(services, opts(tmp_path / "pooled", "openai", pii=pii))
+    assert pooled.out.read_bytes() == inline.out.read_bytes()
+    assert pooled.redactions == inline.redactions and pooled.held_pii == inline.held_pii
+    assert PHONE not in contents(pooled.out) and "Ana Ruiz" not in contents(pooled.out)
+    assert pooled.redactions["phone"] >= 1 if pii == "redact" else pooled.held_pii >= 1
+
+
+@pytest.mark.asyncio
 async def test_under_hold_an_example_with_a_phone_number_is_left_out(services, tmp_path):
     ana = await expert(services, "ana", "Ana Ruiz")
     answers = clean_answers("medquad_5_NIDDK_QA", 3)

@@ -157,9 +157,11 @@ def near_duplicates(
     """Greedy removal: in order of `preference` (row indices, best first), keep a row and drop
     every valid row at cosine similarity >= threshold to it.
 
-    Rows are unit vectors. Up to `exact_limit` rows every pair is compared (blocks of matrix
-    products); above, random-hyperplane LSH picks the pairs to compare, sized so that a pair at
-    the threshold is compared with probability LSH_RECALL (more similar pairs: higher).
+    Rows are unit vectors, float32 or float16 (products are computed in float32; storing
+    float16 moves a cosine by about 1e-4). Up to `exact_limit` rows every pair is compared
+    (blocks of matrix products); above, random-hyperplane LSH picks the pairs to compare, sized
+    so that a pair at the threshold is compared with probability LSH_RECALL (more similar
+    pairs: higher).
     """
     n = len(vectors)
     of = np.full(n, -1, dtype=np.int64)
@@ -199,9 +201,10 @@ def _pairs_exact(v: np.ndarray, threshold: float, block: int = 2048):
     out_i, out_j = [], []
     n = len(v)
     for s in range(0, n, block):
-        a = v[s : s + block]
+        a = np.asarray(v[s : s + block], dtype=np.float32)
         for t in range(s, n, block):
-            ii, jj = np.nonzero(a @ v[t : t + block].T >= threshold)
+            b = a if t == s else np.asarray(v[t : t + block], dtype=np.float32)
+            ii, jj = np.nonzero(a @ b.T >= threshold)
             if t == s:  # the diagonal block: each pair once, not a row with itself
                 keep = ii < jj
                 ii, jj = ii[keep], jj[keep]
@@ -226,18 +229,18 @@ def lsh_plan(n: int, threshold: float, recall: float = LSH_RECALL) -> tuple[int,
     return bits, max(1, math.ceil(math.log(1 - recall) / math.log(1 - hit)))
 
 
-def _pairs_lsh(v: np.ndarray, threshold: float, *, seed: int = 0, valid=None, chunk: int = 8192):
+def _pairs_lsh(v: np.ndarray, threshold: float, *, seed: int = 0, valid=None, chunk: int = 2048):
     n, d = v.shape
     bits, tables = lsh_plan(n, threshold)
     rng = np.random.default_rng(seed)
     planes = rng.standard_normal((d, bits * tables)).astype(np.float32)
-    weights = 1 << np.arange(bits, dtype=np.int64)
-    codes = np.empty((n, tables), dtype=np.int64)
+    weights = 1 << np.arange(bits, dtype=np.int32)  # bits <= 20
+    codes = np.empty((n, tables), dtype=np.int32)
     for s in range(0, n, chunk):
-        signs = (v[s : s + chunk] @ planes) > 0
-        codes[s : s + chunk] = signs.reshape(-1, tables, bits).astype(np.int64) @ weights
+        signs = (np.asarray(v[s : s + chunk], dtype=np.float32) @ planes) > 0
+        codes[s : s + chunk] = signs.reshape(-1, tables, bits).astype(np.int32) @ weights
     if valid is not None:  # rows left out get codes of their own: buckets of one, never compared
-        codes[~valid] = -1 - np.arange(int((~valid).sum()), dtype=np.int64)[:, None]
+        codes[~valid] = -1 - np.arange(int((~valid).sum()), dtype=np.int32)[:, None]
 
     def table(t: int, buf: _Buffers) -> list[np.ndarray]:
         order = np.argsort(codes[:, t], kind="stable")
@@ -250,7 +253,7 @@ def _pairs_lsh(v: np.ndarray, threshold: float, *, seed: int = 0, valid=None, ch
     # they give), and the tables shared by worker threads: numpy releases the GIL.
     workers = max(1, min(2, os.cpu_count() or 1, tables))
     with _one_blas_thread(), ThreadPoolExecutor(workers) as pool:
-        bufs = [_Buffers(d) for _ in range(workers)]
+        bufs = [_Buffers(d, v.dtype) for _ in range(workers)]
         parts = pool.map(
             lambda w: [p for t in range(w, tables, workers) for p in table(t, bufs[w])],
             range(workers),
@@ -269,9 +272,11 @@ class _Buffers:
     the arithmetic done in them.
     """
 
-    def __init__(self, d: int, x_elems: int = 8 << 20, s_elems: int = 4 << 20):
+    def __init__(self, d: int, dtype, x_elems: int = 1 << 20, s_elems: int = 1 << 19):
         self.d = d
         self.x = np.empty(x_elems, dtype=np.float32)
+        # Rows are gathered in their stored type, then widened (take cannot cast).
+        self.raw = None if dtype == np.float32 else np.empty(x_elems, dtype=dtype)
         self.s = np.empty(s_elems, dtype=np.float32)
         self.hit = np.empty(s_elems, dtype=bool)
 
@@ -311,7 +316,13 @@ def _bucket_pairs(v, order, starts, sizes, threshold, buf: _Buffers):
                 pad = np.arange(cap) >= sz[:, None]
                 idx = order[np.minimum(pos, n - 1)]
                 x = buf.x[: m * cap * d].reshape(m, cap, d)
-                np.take(v, idx, axis=0, out=x, mode="clip")  # "raise" would copy `out`
+                # mode "clip": with "raise", take copies `out` first
+                if buf.raw is None:
+                    np.take(v, idx, axis=0, out=x, mode="clip")
+                else:
+                    raw = buf.raw[: m * cap * d].reshape(m, cap, d)
+                    np.take(v, idx, axis=0, out=raw, mode="clip")
+                    np.copyto(x, raw)
                 x[pad] = 0  # padding rows are zero: similarity 0, never a pair
                 sims = buf.s[: m * cap * cap].reshape(m, cap, cap)
                 np.matmul(x, x.transpose(0, 2, 1), out=sims)
@@ -548,7 +559,8 @@ async def _vectors(
         if not ids:
             return 0
         if not box:
-            box.append(np.zeros((n, len(vectors[0])), dtype=np.float32))
+            # float16: half the memory, cosines within ~1e-4 (see near_duplicates)
+            box.append(np.zeros((n, len(vectors[0])), dtype=np.float16))
         v = box[0]
         ok = [k for k, vec in enumerate(vectors) if vec.shape == (v.shape[1],)]
         rows = np.searchsorted(scan.ids, np.asarray([ids[k] for k in ok], dtype=np.int64))
@@ -580,11 +592,11 @@ async def _vectors(
     if not box:
         return None, filled
     v = box[0]
-    for k in range(0, n, 8192):  # in place, a block at a time: no copy of the whole matrix
-        block = v[k : k + 8192]
+    for k in range(0, n, 2048):  # a block at a time: no copy of the whole matrix
+        block = v[k : k + 2048].astype(np.float32)
         norms = np.linalg.norm(block, axis=1)
-        filled[k : k + 8192] &= norms > 0
-        block /= np.where(norms > 0, norms, 1)[:, None]
+        filled[k : k + 2048] &= norms > 0
+        v[k : k + 2048] = block / np.where(norms > 0, norms, 1)[:, None]
     return v, filled
 
 

@@ -395,6 +395,9 @@ def test_lsh_finds_planted_near_duplicates_like_the_exact_search():
     assert exact.removed == 300
     assert lsh.removed >= 297  # 99.5% at the threshold, more above it
     assert set(np.flatnonzero(lsh.of >= 0)) <= set(np.flatnonzero(exact.of >= 0))
+    half = near_duplicates(v.astype(np.float16), 0.95, pref, exact_limit=100)  # as exports store
+    assert half.removed >= 297
+    assert set(np.flatnonzero(half.of >= 0)) <= set(np.flatnonzero(exact.of >= 0))
     bits, tables = lsh_plan(12_000, 0.95)
     assert 1 <= bits <= 20 and tables >= 1
 

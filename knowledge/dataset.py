@@ -1,11 +1,13 @@
 """Fine-tuning datasets from reviewed entries: select, drop near-duplicates, scrub, write.
 
 An export reads SQL twice, never holding texts for the whole selection:
-1. a scan of small columns (ids, lengths, flags) in keyset pages, with every entry's stored
+1. a scan of small columns (ids, lengths, flags) in keyset pages, then every entry's stored
    vector (Chroma first, SQL's copy where Chroma lacks it: nothing is re-encoded), to find
    near-duplicates and to split by interview;
 2. the texts, a group of whole interviews at a time, turned into examples and written line by
-   line (the CPU work runs in a worker thread, so a bot's event loop stays responsive).
+   line. Personal data is looked for in worker processes on large exports (a thread on small
+   ones) while the previous group is written; CPU work never runs on the event loop, so the
+   Discord bot can await an export.
 
 Experts who never consented are never read; experts who withdrew are gone from SQL.
 """
@@ -622,19 +624,19 @@ def choose_validation(
     return chosen
 
 
-def _groups(interviews: np.ndarray, sizes: np.ndarray) -> list[tuple[int, int, int]]:
-    """(first, last interview id, entries) spans of whole interviews, about WRITE_GROUP entries."""
-    out = []
-    start, count = None, 0
+def _groups(interviews: np.ndarray, sizes: np.ndarray) -> list[tuple[list[int], int]]:
+    """Whole interviews in groups of about WRITE_GROUP entries: (interview ids, entries)."""
+    out: list[tuple[list[int], int]] = []
+    group: list[int] = []
+    count = 0
     for iv, size in zip(interviews.tolist(), sizes.tolist(), strict=True):
-        if start is None:
-            start = iv
+        group.append(iv)
         count += size
         if count >= WRITE_GROUP:
-            out.append((start, iv, count))
-            start, count = None, 0
-    if start is not None:
-        out.append((start, int(interviews[-1]), count))
+            out.append((group, count))
+            group, count = [], 0
+    if group:
+        out.append((group, count))
     return out
 
 
@@ -855,7 +857,7 @@ class _Builder:
         return True
 
 
-def _rows_query(lo: int, hi: int):
+def _rows_query(interview_ids: list[int]):
     return (
         select(
             Entry.id,
@@ -887,11 +889,7 @@ def _rows_query(lo: int, hi: int):
         .join(Turn, Entry.turn_id == Turn.id)
         .join(Interview, Entry.interview_id == Interview.id)
         # The selection was made by the scan (the ids to keep); consent is checked again.
-        .where(
-            Expert.consented_at.is_not(None),
-            Entry.interview_id >= lo,
-            Entry.interview_id <= hi,
-        )
+        .where(Expert.consented_at.is_not(None), Entry.interview_id.in_(interview_ids))
         .order_by(Entry.interview_id, Turn.seq, Entry.part, Entry.id)
     )
 
@@ -1056,9 +1054,9 @@ async def export_from(
             progress("write", done, len(keep))
 
         try:
-            for lo, hi, count in _groups(interviews, sizes):
+            for group, count in _groups(interviews, sizes):
                 async with db.sessions() as s:
-                    rows = [r for r in (await s.execute(_rows_query(lo, hi))).all() if r.id in keep]
+                    rows = [r for r in (await s.execute(_rows_query(group))).all() if r.id in keep]
                 job = offload.submit(redact_items, _text_items(rows)) if pii == "redact" else None
                 inflight.append((rows, job, count))
                 if len(inflight) >= depth:

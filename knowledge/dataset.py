@@ -685,6 +685,7 @@ class _Builder:
         self.report = report
         self.started = started
         self._guide_cache: dict[str, tuple[str, str, str]] = {}
+        self.languages: set[str] = set()  # of the guides examples came from
 
     def _guide(self, slug: str) -> tuple[str, str, str]:
         """(persona, profession, language) of a guide; the generic guide's for one since removed."""
@@ -744,7 +745,8 @@ class _Builder:
     def _interview(self, items: list) -> None:
         first = items[0][0]
         split = VALIDATION if first.interview_id in self.validation else TRAIN
-        persona, profession, _ = self._guide(first.guide_slug)
+        persona, profession, language = self._guide(first.guide_slug)
+        self.languages.add(language)
         base = {
             "interview_id": first.interview_id,
             "guide": first.guide_slug,
@@ -1014,11 +1016,10 @@ async def export_from(
         keep = set(scan.ids[keep_mask].tolist())
         del scan
 
-        languages = sorted({g.language for g in guides})
         card = CardInfo(
             title="tacit expert interviews",
             licence=licence,
-            languages=languages,
+            languages=[],  # filled in once the examples are written
             splits=splits,
             how=_how(opts, pii, similarity, seed),
         )
@@ -1063,6 +1064,7 @@ async def export_from(
                     await finish_one()
             while inflight:
                 await finish_one()
+            card.languages = sorted(builder.languages)
             report.files = await asyncio.to_thread(writer.commit, report)
         except BaseException:
             for _, job, _ in inflight:

@@ -156,7 +156,7 @@ class InterviewEngine:
         self.summarizer = summarizer
         self._fallback_drafter = GuideDrafts()
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._question_vectors: dict[tuple[str, int], np.ndarray] = {}
+        self._question_vectors: dict[tuple[str, int], asyncio.Future[np.ndarray]] = {}
         self._background: set[asyncio.Task] = set()
         self._pending_vectors: dict[int, set[asyncio.Task]] = {}
 
@@ -645,11 +645,15 @@ class InterviewEngine:
 
     async def _covered(self, guide: Guide, position: int, answers: list[np.ndarray]) -> float:
         key = (guide.slug, guide.version)
-        if key not in self._question_vectors:
-            self._question_vectors[key] = await self.embedder.embed(
-                [q.text for _, q in guide.questions]
+        if key not in self._question_vectors:  # one encoding per guide, shared by all callers
+            self._question_vectors[key] = asyncio.ensure_future(
+                self.embedder.embed([q.text for _, q in guide.questions])
             )
-        qv = self._question_vectors[key][position]
+        try:
+            qv = (await asyncio.shield(self._question_vectors[key]))[position]
+        except Exception:
+            del self._question_vectors[key]  # try again next time
+            raise
         return float(np.max(np.stack(answers) @ qv))
 
     async def _reply(self, interview_id, turn_id, entry_ids, nxt, covered) -> Reply:

@@ -10,11 +10,13 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import delete, or_, select
 
 from knowledge.embeddings import BatchingEmbedder, from_bytes, to_bytes
 from knowledge.storage import Database, Entry, IndexDeletion
+from knowledge.storage.models import utcnow
 from knowledge.vectors import IndexItem, IndexUnavailable, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -91,18 +93,22 @@ class Indexer:
                 pass
             self._wake.clear()
             try:
-                await self.sync()
+                # Entries this young are still being embedded by the engine: not twice.
+                await self.sync(min_age=self.retry_seconds)
             except Exception:  # never let the loop die: the outbox is still in SQL
                 log.exception("indexer pass failed")
 
-    async def sync(self) -> SyncResult:
-        """Index everything owed; stop at the first Chroma failure and report what is left."""
+    async def sync(self, *, min_age: float = 0.0) -> SyncResult:
+        """Index everything owed; stop at the first Chroma failure and report what is left.
+
+        Entries without a vector are embedded here only when older than `min_age` seconds.
+        """
         async with self._lock:
             result = SyncResult()
             try:
                 result.deleted = await self._deletions()
                 while True:
-                    n_embedded, n_indexed = await self._pass()
+                    n_embedded, n_indexed = await self._pass(min_age)
                     result.embedded += n_embedded
                     result.indexed += n_indexed
                     if n_indexed < self.batch:
@@ -133,9 +139,13 @@ class Indexer:
             await s.execute(delete(IndexDeletion).where(IndexDeletion.entry_id.in_(ids)))
         return len(ids)
 
-    async def _pass(self) -> tuple[int, int]:
+    async def _pass(self, min_age: float = 0.0) -> tuple[int, int]:
+        query = select(Entry).where(_owed()).order_by(Entry.id).limit(self.batch)
+        if min_age:
+            young = utcnow() - timedelta(seconds=min_age)
+            query = query.where(or_(Entry.embedding.is_not(None), Entry.created_at < young))
         async with self.db.sessions() as s:
-            entries = list(await s.scalars(select(Entry).where(_owed()).limit(self.batch)))
+            entries = list(await s.scalars(query))
         if not entries:
             return 0, 0
         missing = [e for e in entries if e.embedding is None]

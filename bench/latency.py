@@ -1,7 +1,8 @@
 """Turn latency: from an answer to the next question, with 1 and with 200 interviews (no LLM).
 
-Two loads for 200 interviews: experts at a human pace (each answers, then thinks for a few
-seconds), and a burst where every expert answers again the moment the question arrives.
+Two loads for 200 interviews: experts at a human pace (reading the question and writing an answer
+takes each of them 20 to 60 seconds, about 5 answers a second in all), and a burst where every
+expert answers again the moment the question arrives (saturation: latency is then queueing).
 """
 
 from __future__ import annotations
@@ -56,8 +57,14 @@ def run() -> dict:
     out = {}
     for label, kwargs in (
         ("1 interview", dict(interviews=1, answers_each=40, think=(0.0, 0.0))),
-        ("200 interviews, human pace (3-9 s think)", dict(interviews=200, answers_each=4, think=(3.0, 9.0))),
-        ("200 interviews, burst (no think time)", dict(interviews=200, answers_each=2, think=(0.0, 0.0))),
+        (
+            "200 interviews, human pace (20-60 s an answer)",
+            dict(interviews=200, answers_each=2, think=(20.0, 60.0)),
+        ),
+        (
+            "200 interviews, burst (no think time)",
+            dict(interviews=200, answers_each=2, think=(0.0, 0.0)),
+        ),
     ):
         lat, rate = asyncio.run(_run(enc, **kwargs))
         out[f"{label}: p50 ms"] = percentile(lat, 50) * 1000

@@ -13,6 +13,7 @@ temp folder and reused by later runs (building its Chroma index takes minutes).
 
     python -m bench.export             # every format
     python -m bench.export openai      # some formats
+    python -m bench.export --dedupe    # the ways to find near-duplicates, compared (slow)
 """
 
 from __future__ import annotations
@@ -319,9 +320,55 @@ def run(formats: list[str] | None = None) -> dict:
     return figures
 
 
+def dedupe_methods(folder: Path | None = None, sample: int = 300) -> dict:
+    """Near-duplicate search over the fixture's 100k vectors, three ways: seconds.
+
+    LSH and every pair (blocks of matrix products) run on the whole set; a Chroma query per
+    entry on `sample` entries, scaled to 100k.
+    """
+    import numpy as np
+
+    from knowledge.dataset import _pairs_exact, near_duplicates
+    from knowledge.vectors import VectorIndex
+
+    folder = folder or fixture_folder()
+    if not (folder / "ready").exists():
+        build(folder)
+    settings = settings_in(folder)
+    rng = np.random.default_rng(SEED)
+    vectors = _vectors(N + NOT_CONSENTED, rng)[:N]
+    figures: dict = {"load average at start": os.getloadavg()[0]}
+    t = time.perf_counter()
+    dup = near_duplicates(vectors.astype(np.float16), 0.95, np.arange(N))
+    figures["lsh s"] = time.perf_counter() - t
+    figures["lsh removed"] = dup.removed
+    t = time.perf_counter()
+    i, _ = _pairs_exact(vectors, 0.95)
+    figures["every pair s"] = time.perf_counter() - t
+    figures["every pair pairs"] = len(i)
+
+    async def per_entry() -> float:
+        index = VectorIndex(settings.chroma)
+        try:
+            await index.query(vectors[0], n=5)  # load the index
+            t = time.perf_counter()
+            for k in range(sample):
+                await index.query(vectors[k], n=5)
+            return (time.perf_counter() - t) / sample * N
+        finally:
+            index.close()
+
+    figures["chroma query per entry s (scaled)"] = asyncio.run(per_entry())
+    return figures
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
         print(json.dumps(one(sys.argv[2], Path(sys.argv[3]), *sys.argv[4:5])))
+    elif sys.argv[1:2] == ["--dedupe"]:
+        from bench.__main__ import show
+
+        show("near-duplicate search, 100k vectors", dedupe_methods())
     else:
         from bench.__main__ import show
 

@@ -148,7 +148,7 @@ class HfWriter:
     """A Hugging Face dataset folder: data/<split>-00000-of-00001.parquet, README.md (the card
     with its YAML header) and provenance.jsonl. Built in a sibling temporary folder."""
 
-    ROWS_PER_GROUP = 2000
+    GROUP_BYTES = 8 << 20  # text buffered per split before it becomes a parquet row group
 
     def __init__(self, out: Path, splits: list[str], card: CardInfo):
         import pyarrow as pa
@@ -173,6 +173,7 @@ class HfWriter:
             ]
         )
         self._rows: dict[str, list[dict]] = {s: [] for s in splits}
+        self._bytes: dict[str, int] = dict.fromkeys(splits, 0)
         self._writers: dict[str, Any] = {}
         self._prov = open(self.tmp / "provenance.jsonl", "wb")  # noqa: SIM115
         self.counts: dict[str, int] = Counter()
@@ -181,11 +182,11 @@ class HfWriter:
         return self.tmp / "data" / f"{split}-00000-of-00001.parquet"
 
     def write(self, ex: Example) -> bool:
-        rows = self._rows[ex.split]
-        rows.append(record("hf", ex))
+        self._rows[ex.split].append(record("hf", ex))
         self._prov.write(_line(ex.provenance))
         self.counts[ex.split] += 1
-        if len(rows) >= self.ROWS_PER_GROUP:
+        self._bytes[ex.split] += sum(len(m.content) for m in ex.messages)
+        if self._bytes[ex.split] >= self.GROUP_BYTES:
             self._flush(ex.split)
         return True
 
@@ -200,6 +201,7 @@ class HfWriter:
             self._writers[split] = pq.ParquetWriter(self._file(split), self.schema)
         self._writers[split].write_table(pa.Table.from_pylist(rows, schema=self.schema))
         rows.clear()
+        self._bytes[split] = 0
 
     def commit(self, report: ExportReport) -> list[Path]:
         import pyarrow.parquet as pq

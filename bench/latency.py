@@ -27,7 +27,7 @@ async def _run(encoder, *, interviews: int, answers_each: int, think: tuple[floa
             ex = await svc.experts.identify("bench", str(i), f"Expert {i}")
             await svc.experts.give_consent(ex.id)
             ids.append((await svc.engine.start(ex.id, "generic")).interview_id)
-        await svc.embedder.embed_one("warm up")
+        await svc.engine.prepare()
 
         async def expert(interview_id):
             await asyncio.sleep(rng.uniform(*think))

@@ -160,6 +160,10 @@ class InterviewEngine:
         self._background: set[asyncio.Task] = set()
         self._pending_vectors: dict[int, set[asyncio.Task]] = {}
 
+    async def prepare(self) -> None:
+        """Load the model and encode every guide's questions now, not on the first answer."""
+        await asyncio.gather(*(self._guide_vectors(g) for g in self.guides))
+
     # ---- starting and finding interviews -------------------------------------------------
 
     async def start(self, expert_id: int, guide_slug: str, *, channel: str | None = None) -> Ask:
@@ -643,17 +647,20 @@ class InterviewEngine:
                 log.warning("no vector for the latest answer of interview %s", interview_id)
         return vectors
 
-    async def _covered(self, guide: Guide, position: int, answers: list[np.ndarray]) -> float:
+    async def _guide_vectors(self, guide: Guide) -> np.ndarray:
         key = (guide.slug, guide.version)
         if key not in self._question_vectors:  # one encoding per guide, shared by all callers
             self._question_vectors[key] = asyncio.ensure_future(
                 self.embedder.embed([q.text for _, q in guide.questions])
             )
         try:
-            qv = (await asyncio.shield(self._question_vectors[key]))[position]
+            return await asyncio.shield(self._question_vectors[key])
         except Exception:
-            del self._question_vectors[key]  # try again next time
+            self._question_vectors.pop(key, None)  # try again next time
             raise
+
+    async def _covered(self, guide: Guide, position: int, answers: list[np.ndarray]) -> float:
+        qv = (await self._guide_vectors(guide))[position]
         return float(np.max(np.stack(answers) @ qv))
 
     async def _reply(self, interview_id, turn_id, entry_ids, nxt, covered) -> Reply:

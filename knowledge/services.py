@@ -107,9 +107,20 @@ async def build(
     review = ReviewService(db, index, embedder, indexer, guides, settings, experts=experts)
     svc = Services(settings, db, guides, embedder, index, indexer, engine, experts, review, llm)
     if background:
-        svc._background = [asyncio.create_task(indexer.run(), name="tacit-indexer")]
+        svc._background = [
+            asyncio.create_task(indexer.run(), name="tacit-indexer"),
+            asyncio.create_task(_prepare(engine), name="tacit-prepare"),
+        ]
         indexer.notify()  # index what an earlier run left owed
     return svc
+
+
+async def _prepare(engine: InterviewEngine) -> None:
+    """Load the model before the first answer needs it; a failure shows up there too."""
+    try:
+        await engine.prepare()
+    except Exception as e:
+        log.warning("embedding model not ready: %s", e)
 
 
 def _assistant(settings: Settings, rules: RuleProbes):

@@ -37,7 +37,7 @@ class TerminalInterview:
             raise ChatError("give either --guide (a new interview) or --resume, not both")
         async with open_services(self.settings) as svc:
             # Load the model while the expert reads the consent notice.
-            warm = asyncio.create_task(svc.embedder.embed_one("warm-up"))
+            warm = asyncio.create_task(svc.engine.prepare())
             try:
                 interview_id = await self._open(svc, guide_slug, consent, resume)
             finally:

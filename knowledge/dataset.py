@@ -403,6 +403,12 @@ def _scrubber(expert_id: int, name: str):
     return scrubber
 
 
+def _redact(scrubber, text: str, counts: Counter) -> str:
+    red = scrubber.redact(text)
+    counts.update(span.kind for span in red.spans)
+    return red.text
+
+
 def redact_items(items: list[tuple]) -> list[tuple[str, str, str, dict[str, int]]]:
     """For (expert id, name, question, answer, question as asked): the texts with personal data
     replaced by placeholders, and how many spans of each kind were replaced."""
@@ -410,12 +416,9 @@ def redact_items(items: list[tuple]) -> list[tuple[str, str, str, dict[str, int]
     for expert_id, name, q, a, asked in items:
         sc = _scrubber(expert_id, name)
         counts: Counter = Counter()
-        texts = []
-        for t in (q, a) if asked == q else (q, a, asked):
-            red = sc.redact(t)
-            counts.update(span.kind for span in red.spans)
-            texts.append(red.text)
-        out.append((texts[0], texts[1], texts[-1] if asked != q else texts[0], dict(counts)))
+        question, answer = _redact(sc, q, counts), _redact(sc, a, counts)
+        as_asked = question if asked == q else _redact(sc, asked, counts)
+        out.append((question, answer, as_asked, dict(counts)))
     return out
 
 
@@ -667,7 +670,6 @@ class _Builder:
         licence: str,
         pii: str,
         guides: GuideLibrary,
-        keep: set[int],
         validation: set[int],
         removed_by: dict[int, list[int]],
         writer,
@@ -678,7 +680,6 @@ class _Builder:
         self.licence = licence
         self.pii = pii
         self.guides = guides
-        self.keep = keep
         self.validation = validation
         self.removed_by = removed_by
         self.writer = writer
@@ -1033,7 +1034,6 @@ async def export_from(
             licence=licence,
             pii=pii,
             guides=guides,
-            keep=keep,
             validation=validation,
             removed_by=removed_by,
             writer=writer,

@@ -692,7 +692,10 @@ def check_notes(fmt: str) -> list[str]:
     if fmt == "alpaca":
         notes.append("TRL: alpaca is not a TRL format (TRL reads messages or prompt/completion)")
     elif trl_available():
-        notes.append("TRL: conversational checks applied")
+        notes.append(
+            f"TRL: is_conversational on every line, the first {_TRL.RENDER} rendered through "
+            "apply_chat_template with a ChatML template"
+        )
         if fmt == "sharegpt":
             notes.append(
                 "TRL: maybe_convert_to_chatml keeps 'human'/'gpt' as role names; map them to "

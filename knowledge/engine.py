@@ -421,12 +421,11 @@ class InterviewEngine:
             lock = self._locks[interview_id] = asyncio.Lock()
         return lock
 
-    async def _load(self, s, interview_id: int) -> Interview:
-        iv = await s.scalar(
-            select(Interview)
-            .where(Interview.id == interview_id)
-            .options(selectinload(Interview.turns), selectinload(Interview.expert))
-        )
+    async def _load(self, s, interview_id: int, *, expert: bool = True) -> Interview:
+        options = [selectinload(Interview.turns)]
+        if expert:
+            options.append(selectinload(Interview.expert))
+        iv = await s.scalar(select(Interview).where(Interview.id == interview_id).options(*options))
         if iv is None:
             raise NotFound(f"no interview {interview_id}")
         return iv
@@ -434,7 +433,7 @@ class InterviewEngine:
     async def _ensure_open(self, interview_id: int, *, must_be_active: bool = False) -> Ask | None:
         """The open question, recreating what a crash between two steps left undone."""
         async with self.db.sessions() as s:
-            iv = await self._load(s, interview_id)
+            iv = await self._load(s, interview_id, expert=False)
             if must_be_active and iv.status != InterviewStatus.active:
                 raise NotActive(f"interview {interview_id} is {iv.status}, not active")
             if iv.status not in (InterviewStatus.active, InterviewStatus.paused):
@@ -544,7 +543,7 @@ class InterviewEngine:
     ) -> tuple[Ask | None, list[str]]:
         """Decide the next question after the last turn closed, and open it."""
         async with self.db.sessions() as s:
-            iv = await self._load(s, interview_id)
+            iv = await self._load(s, interview_id, expert=False)
         guide = self.guides.get(iv.guide_slug)
         last = iv.turns[-1]
         step, question = guide.questions[iv.position]
@@ -588,10 +587,17 @@ class InterviewEngine:
                 covered.append(q.text)
                 position += 1
         async with self.db.sessions() as s, s.begin():
-            iv = await self._load(s, interview_id)
-            if any(t.status == TurnStatus.asked for t in iv.turns):  # someone else advanced
-                return _ask(iv, guide, next(t for t in iv.turns if t.status == "asked")), []
-            seq = len(iv.turns) + 1
+            # The interview's lock is held: nothing changed since the read above but a turn
+            # opened by a repair, which wins.
+            iv = await s.get(Interview, interview_id)
+            opened = await s.scalar(
+                select(Turn).where(
+                    Turn.interview_id == interview_id, Turn.status == TurnStatus.asked
+                )
+            )
+            if opened is not None:
+                return _ask(iv, guide, opened), []
+            seq = (await s.scalar(select(func.max(Turn.seq)).where(Turn.interview_id == iv.id))) + 1
             for text in covered:
                 idx = next(i for i, (_, q) in enumerate(guide.questions) if q.text == text)
                 st, q = guide.questions[idx]
@@ -621,7 +627,6 @@ class InterviewEngine:
                 turn = _guide_turn(iv.id, seq, st, q)
             s.add(turn)
             await s.flush()
-            iv.turns.append(turn)
             return _ask(iv, guide, turn), covered
 
     async def _answer_vectors(

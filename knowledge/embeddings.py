@@ -142,8 +142,11 @@ class BatchingEmbedder:
                     timeout = deadline - loop.time()
                     if timeout <= 0:
                         break
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can drop an item that
+                    # arrives as the timeout fires, and that answer would wait forever.
                     try:
-                        batch.append(await asyncio.wait_for(queue.get(), timeout))
+                        async with asyncio.timeout(timeout):
+                            batch.append(await queue.get())
                     except TimeoutError:
                         break
                 else:

@@ -87,8 +87,11 @@ class Indexer:
     async def run(self) -> None:
         """Background loop: sync when told, and retry what failed every retry_seconds."""
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 a wait_for cancelled at the wrong moment
+            # can hang the task that cancels it.
             try:
-                await asyncio.wait_for(self._wake.wait(), self.retry_seconds)
+                async with asyncio.timeout(self.retry_seconds):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()

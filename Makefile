@@ -4,23 +4,25 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # Re-install when pyproject.toml changes.
-DEPS := $(VENV)/.deps-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
+RUN_DEPS := $(VENV)/.run-$(SUM)
+TEST_DEPS := $(VENV)/.test-$(SUM)
 
 .PHONY: run test bench lint install clean
 
-run: $(DEPS)
+run: $(RUN_DEPS)
 	$(VENV)/bin/tacit start
 
-test: $(DEPS)
+test: $(TEST_DEPS)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
-bench: $(DEPS)
+bench: $(TEST_DEPS)
 	HF_HUB_OFFLINE=1 $(PY) -m bench
 
-lint: $(DEPS)
+lint: $(TEST_DEPS)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-install: $(DEPS)
+install: $(RUN_DEPS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +30,17 @@ $(PY):
 
 # torch first, pinned: that release is a CPU build on this machine; an unpinned one is a
 # multi-GB CUDA download.
-$(DEPS): pyproject.toml | $(PY)
+$(RUN_DEPS): pyproject.toml | $(PY)
 	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e .
+	rm -f $(VENV)/.run-*
+	touch $@
+
+# The test extra adds llama-cpp-python, which compiles llama.cpp the first time (about 6
+# minutes on 2 cores; pip caches the wheel afterwards), and the benchmarks' LangChain baselines.
+$(TEST_DEPS): $(RUN_DEPS)
 	$(PIP) install -q -e '.[test,bench]'
-	rm -f $(VENV)/.deps-*
+	rm -f $(VENV)/.test-*
 	touch $@
 
 clean:

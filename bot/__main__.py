@@ -14,6 +14,7 @@ from bot.client import create_bot
 from knowledge.config import ConfigError, Settings, load_settings
 from knowledge.guides import GuideError
 from knowledge.services import build
+from knowledge.storage.db import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def run(settings: Settings, *, sync: bool = False) -> int:
 async def _main(settings: Settings, token: str, *, sync: bool) -> None:
     try:
         services = await build(settings)
-    except (GuideError, ConfigError) as e:
+    except (GuideError, ConfigError, DatabaseError) as e:
         raise StartupError(str(e), 2) from None
     except (SQLAlchemyError, OSError) as e:
         raise StartupError(f"cannot open the database (database.url): {_short(e)}") from None

@@ -47,6 +47,15 @@ def test_python_m_bot_without_a_token_exits_cleanly(tmp_path):
     assert "DISCORD_TOKEN" in _one_line(proc.stderr)
 
 
+def test_an_unreachable_database_is_one_line_without_its_password(settings, capfd):
+    settings.discord.token = SecretStr("MTIz.fake-token")
+    settings.database.url = "postgresql+asyncpg://tacit:s3cret-pw@127.0.0.1:1/tacit"
+    assert run(settings) == 2
+    line = _one_line(capfd.readouterr().err)
+    assert "database.url: cannot connect" in line
+    assert "s3cret-pw" not in line and "fake-token" not in line
+
+
 @pytest.mark.asyncio
 async def test_bad_token_is_one_line_without_the_token(settings, capfd):
     secret = "not-the-right-token-1234567890"

@@ -101,7 +101,8 @@ async def test_the_background_indexer_indexes_new_answers_by_itself(settings, en
     try:
         ids = await interview(svc, ANSWERS[:1])
         for _ in range(200):  # up to 20 s: the loop is woken by the answer, not by a timer
-            if await svc.index.ids() == set(ids):
+            # Chroma holds the vector before SQL records that it does: wait for both.
+            if await svc.index.ids() == set(ids) and await svc.indexer.pending() == 0:
                 break
             await asyncio.sleep(0.1)
         assert await svc.index.ids() == set(ids)

@@ -174,18 +174,9 @@ class InterviewEngine:
                 raise NotFound(f"no expert {expert_id}")
             if expert.consented_at is None:
                 raise ConsentRequired("the expert has not agreed to the consent notice yet")
-            active = await s.scalar(
-                select(func.count())
-                .select_from(Interview)
-                .where(
-                    Interview.expert_id == expert_id,
-                    Interview.status == InterviewStatus.active,
-                )
+            await self._check_room(
+                s, expert_id, "you already have an interview going: finish, pause or end it first"
             )
-            if active >= self.settings.max_active_per_expert:
-                raise TooManyActive(
-                    "you already have an interview going: finish, pause or end it first"
-                )
             now = utcnow()
             iv = Interview(
                 expert_id=expert_id,
@@ -334,18 +325,11 @@ class InterviewEngine:
                 if iv.status not in (InterviewStatus.paused, InterviewStatus.active):
                     raise NotActive(f"interview {interview_id} is {iv.status}; it cannot resume")
                 if iv.status == InterviewStatus.paused:
-                    active = await s.scalar(
-                        select(func.count())
-                        .select_from(Interview)
-                        .where(
-                            Interview.expert_id == iv.expert_id,
-                            Interview.status == InterviewStatus.active,
-                        )
+                    await self._check_room(
+                        s,
+                        iv.expert_id,
+                        "another interview of yours is running: pause or end it first",
                     )
-                    if active >= self.settings.max_active_per_expert:
-                        raise TooManyActive(
-                            "another interview of yours is running: pause or end it first"
-                        )
                     iv.status = InterviewStatus.active
                     iv.last_activity_at = utcnow()  # paused time is not interviewing time
             ask = await self._ensure_open(interview_id)
@@ -414,6 +398,16 @@ class InterviewEngine:
             )
 
     # ---- internals -----------------------------------------------------------------------
+
+    async def _check_room(self, s, expert_id: int, refusal: str) -> None:
+        """TooManyActive when the expert already runs as many interviews as allowed."""
+        active = await s.scalar(
+            select(func.count())
+            .select_from(Interview)
+            .where(Interview.expert_id == expert_id, Interview.status == InterviewStatus.active)
+        )
+        if active >= self.settings.max_active_per_expert:
+            raise TooManyActive(refusal)
 
     def _lock(self, interview_id: int) -> asyncio.Lock:
         lock = self._locks.get(interview_id)

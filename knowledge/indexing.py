@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from knowledge.embeddings import BatchingEmbedder, from_bytes, to_bytes
 from knowledge.storage import Database, Entry, IndexDeletion
@@ -125,8 +125,6 @@ class Indexer:
             return result
 
     async def pending(self) -> int:
-        from sqlalchemy import func
-
         async with self.db.sessions() as s:
             owed = await s.scalar(select(func.count()).select_from(Entry).where(_owed()))
             gone = await s.scalar(select(func.count()).select_from(IndexDeletion))

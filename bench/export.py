@@ -237,7 +237,7 @@ def _tree_rss_mb(pid: int) -> float:
 
 def one(fmt: str, folder: Path, pii: str | None = None) -> dict:
     """Export one format from the fixture, in this process: seconds and peak memory."""
-    from knowledge.dataset import ExportOptions, export
+    from knowledge.export import ExportOptions, export
     from knowledge.services import build as build_services
 
     async def main() -> dict:
@@ -328,8 +328,8 @@ def dedupe_methods(folder: Path | None = None, sample: int = 300) -> dict:
     """
     import numpy as np
 
-    from knowledge.dataset import _pairs_exact, near_duplicates
-    from knowledge.vectors import VectorIndex
+    from knowledge.export.dedupe import _pairs_exact, near_duplicates
+    from knowledge.index import VectorIndex
 
     folder = folder or fixture_folder()
     if not (folder / "ready").exists():

@@ -20,7 +20,7 @@ def _langchain(answers: list[str], path: str) -> tuple[float, float]:
     from langchain_huggingface import HuggingFaceEmbeddings
 
     from knowledge.config import BUNDLED_MODEL
-    from knowledge.embeddings import resolve_model
+    from knowledge.index.embeddings import resolve_model
 
     emb = HuggingFaceEmbeddings(
         model_name=resolve_model(BUNDLED_MODEL),
@@ -72,7 +72,7 @@ async def _tacit(answers: list[str], encoder, *, interviews: int) -> float:
 
 
 def run() -> dict:
-    from knowledge.embeddings import SentenceTransformerEncoder
+    from knowledge.index.embeddings import SentenceTransformerEncoder
 
     answers = real_answers()[:N]
     enc = SentenceTransformerEncoder()

@@ -50,7 +50,7 @@ async def _run(encoder, *, interviews: int, answers_each: int, think: tuple[floa
 
 
 def run() -> dict:
-    from knowledge.embeddings import SentenceTransformerEncoder
+    from knowledge.index.embeddings import SentenceTransformerEncoder
 
     enc = SentenceTransformerEncoder()
     enc.encode(["warm up"])

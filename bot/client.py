@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.messages import sentence, tell
-from knowledge.engine import InterviewError
+from knowledge.interview import InterviewError
 from knowledge.services import Services
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from knowledge.errors import SetupError
+from knowledge.vocab import PIIPolicy
+
 DEFAULT_CONFIG = Path("config.toml")
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
 
-class ConfigError(ValueError):
+class ConfigError(SetupError, ValueError):
     """A setting that cannot be used; the message names the key and what is wrong."""
 
 
@@ -53,7 +56,7 @@ class EmbeddingSettings(_Section):
 
 
 class InterviewSettings(_Section):
-    guides_dir: Path | None = None  # None: the guides shipped in prompts/guides
+    guides_dir: Path | None = None  # None: the guides shipped in knowledge/prompts/guides
     default_guide: str = "generic"
     max_followups: int = Field(default=2, ge=0, le=5)
     # Answers shorter than this many words get a "tell me about one specific time" follow-up.
@@ -122,7 +125,7 @@ class PaySettings(_Section):
 class ExportSettings(_Section):
     licence: str = "CC-BY-4.0"
     out_dir: Path = Path("./exports")
-    pii: Literal["redact", "hold", "off"] = "redact"
+    pii: PIIPolicy = PIIPolicy.redact
     dedupe_similarity: float = Field(default=0.95, gt=0, le=1.01)
     seed: int = 13
 

@@ -1,15 +1,23 @@
-"""Interview guides: validated data files in prompts/guides/, one per profession."""
+"""Interview guides: validated data files, one per profession, shipped in knowledge/prompts/guides.
+
+The shipped guides are package data, read with importlib.resources, so they are there in any
+install (a wheel, pipx, a container), not only in a checkout.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from enum import StrEnum
 from functools import cached_property
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-DEFAULT_GUIDES_DIR = Path(__file__).resolve().parent.parent / "prompts" / "guides"
+from knowledge.errors import SetupError
+
+DEFAULT_GUIDES_DIR: Traversable = files("knowledge") / "prompts" / "guides"
 
 
 class Method(StrEnum):
@@ -145,11 +153,15 @@ class Guide(_Strict):
         return f"As {self.profession}: {question.text}"
 
 
-class GuideError(ValueError):
+class GuideError(SetupError, ValueError):
     """A guide file that cannot be used; the message names the file and the field."""
 
 
-def load_guide(path: Path) -> Guide:
+def _stem(path: Path | Traversable) -> str:
+    return path.name.rsplit(".", 1)[0]
+
+
+def load_guide(path: Path | Traversable) -> Guide:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as e:
@@ -157,7 +169,7 @@ def load_guide(path: Path) -> Guide:
         raise GuideError(f"{path.name}: not UTF-8 text: {e.reason} at byte {e.start}") from None
     except tomllib.TOMLDecodeError as e:
         raise GuideError(f"{path.name}: not valid TOML: {e}") from None
-    data.setdefault("slug", path.stem)
+    data.setdefault("slug", _stem(path))
     try:
         guide = Guide.model_validate(data)
     except ValidationError as e:
@@ -165,7 +177,7 @@ def load_guide(path: Path) -> Guide:
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
         raise GuideError(f"{path.name}: {where}: {first['msg']}{more}") from None
-    if guide.slug != path.stem:
+    if guide.slug != _stem(path):
         raise GuideError(f"{path.name}: slug: {guide.slug!r} must match the file name")
     return guide
 
@@ -177,11 +189,13 @@ class GuideLibrary:
         self._guides = dict(sorted(guides.items()))
 
     @classmethod
-    def load(cls, folder: Path = DEFAULT_GUIDES_DIR) -> GuideLibrary:
+    def load(cls, folder: Path | Traversable = DEFAULT_GUIDES_DIR) -> GuideLibrary:
         if not folder.is_dir():
             raise GuideError(f"guides folder {folder} does not exist")
         guides = {}
-        for path in sorted(folder.glob("*.toml")):
+        for path in sorted(
+            (p for p in folder.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name
+        ):
             g = load_guide(path)
             guides[g.slug] = g
         if not guides:

@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from knowledge.config import Settings
-from knowledge.embeddings import BatchingEmbedder, Encoder
-from knowledge.engine import InterviewEngine
 from knowledge.experts import ExpertService
-from knowledge.guides import GuideLibrary
-from knowledge.indexing import Indexer
-from knowledge.probes import RuleProbes
+from knowledge.guides import DEFAULT_GUIDES_DIR, GuideError, GuideLibrary
+from knowledge.index import BatchingEmbedder, Encoder, Indexer, VectorIndex
+from knowledge.interview import InterviewEngine
+from knowledge.interview.probes import RuleProbes
 from knowledge.review import ReviewService
 from knowledge.storage import Database
-from knowledge.vectors import VectorIndex
 
 if TYPE_CHECKING:
     from knowledge.llm import LLMAssist
@@ -54,8 +52,7 @@ class Services:
 
 
 def load_guides(settings: Settings) -> GuideLibrary:
-    from knowledge.guides import DEFAULT_GUIDES_DIR, GuideError
-
+    """The guides of `[interview] guides_dir`, else the shipped ones; the default must exist."""
     lib = GuideLibrary.load(settings.interview.guides_dir or DEFAULT_GUIDES_DIR)
     if settings.interview.default_guide not in lib.slugs():
         raise GuideError(
@@ -127,7 +124,7 @@ def _assistant(settings: Settings, rules: RuleProbes):
     """The LLM's probes, drafts and summaries when [llm] is configured, else None."""
     if not settings.llm.enabled:
         return None
-    from knowledge.llm import LLMAssist
+    from knowledge.llm import LLMAssist  # LangChain is imported only when an LLM is configured
 
     return LLMAssist.from_settings(settings.llm, rules=rules)
 

@@ -39,7 +39,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def encoder():
     """The real bundled all-MiniLM-L6-v2, loaded once for the whole run."""
-    from knowledge.embeddings import SentenceTransformerEncoder
+    from knowledge.index import SentenceTransformerEncoder
 
     enc = SentenceTransformerEncoder()
     enc.encode(["load"])

@@ -57,7 +57,7 @@ def test_a_piped_interview_is_stored_paused_at_end_of_input_and_resumed(tmp_path
 
     # Every entry's vector is in the Chroma folder under the entry's id.
     from knowledge.config import ChromaSettings
-    from knowledge.vectors import VectorIndex
+    from knowledge.index import VectorIndex
 
     index = VectorIndex(ChromaSettings(path=tmp_path / "data" / "chroma"))
     ids = asyncio.run(index.ids())

@@ -11,9 +11,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select, update
 
-from knowledge.dataset import ExportOptions, choose_validation, export, lsh_plan, near_duplicates
-from knowledge.formats import check_file, jsonl_paths
-from knowledge.indexing import mark_changed
+from knowledge.export import ExportOptions, export
+from knowledge.export.dedupe import lsh_plan, near_duplicates
+from knowledge.export.formats import jsonl_paths
+from knowledge.export.formats.check import check_file
+from knowledge.export.split import choose_validation
 from knowledge.storage import Entry, EntryStatus, Expert
 from knowledge.storage.models import utcnow
 from tests.conftest import real_pairs
@@ -70,7 +72,6 @@ async def approve(services, *, where=None, edit: dict[int, str] | None = None) -
             if edit and e.id in edit:
                 e.edited_answer = edit[e.id]
                 e.edited_by = CURATOR
-            mark_changed(e)
             ids.append(e.id)
     await services.indexer.sync()
     return ids
@@ -257,7 +258,7 @@ async def test_a_phone_number_in_an_answer_is_redacted(services, tmp_path):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("pii", ["redact", "hold"])
 async def test_worker_processes_find_the_same_personal_data(services, tmp_path, monkeypatch, pii):
-    from knowledge import dataset
+    from knowledge.export import scrub
 
     ana = await expert(services, "ana", "Ana Ruiz")
     answers = long_answers("primock57_day1_consultation01", 3, min_words=10)
@@ -265,8 +266,8 @@ async def test_worker_processes_find_the_same_personal_data(services, tmp_path, 
     await interview(services, ana.id, "physician", [planted, *answers[1:]])
     await approve(services)
     inline = await export(services, opts(tmp_path / "inline", "openai", pii=pii))
-    monkeypatch.setattr(dataset, "PII_PARALLEL_MIN", 0)
-    assert dataset._pii_pool(pii, 1) is not None  # two cores or more here
+    monkeypatch.setattr(scrub, "PII_PARALLEL_MIN", 0)
+    assert scrub._pii_pool(pii, 1) is not None  # two cores or more here
     pooled = await export(services, opts(tmp_path / "pooled", "openai", pii=pii))
     assert pooled.out.read_bytes() == inline.out.read_bytes()
     assert pooled.redactions == inline.redactions and pooled.held_pii == inline.held_pii

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from knowledge.embeddings import BatchingEmbedder, EmbeddingError, SentenceTransformerEncoder
+from knowledge.index import BatchingEmbedder, EmbeddingError, SentenceTransformerEncoder
 from tests.conftest import real_pairs
 
 pytestmark = pytest.mark.asyncio

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from knowledge.engine import ConsentRequired, InterviewError, NotActive, TooManyActive
 from knowledge.guides import Probe
+from knowledge.interview import ConsentRequired, InterviewError, NotActive, TooManyActive
 from knowledge.services import build
 from knowledge.storage import Entry, EntryStatus, Turn, TurnStatus
 from tests.conftest import real_pairs
@@ -227,11 +227,11 @@ async def test_a_crash_after_the_answer_was_saved_loses_nothing(services, consen
     async def crash(_turn_id, **_):
         raise RuntimeError("process died here")
 
-    real = engine._make_entries
-    engine._make_entries = crash
+    real = engine.entries.make
+    engine.entries.make = crash
     with pytest.raises(RuntimeError):
         await engine.answer(ask.interview_id, LONG[5])
-    engine._make_entries = real
+    engine.entries.make = real
     async with services.db.sessions() as s:
         turn = await s.get(Turn, ask.turn_id)
         assert turn.status == TurnStatus.answered and turn.answer == LONG[5].strip()

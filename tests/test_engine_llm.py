@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from knowledge.config import LLMSettings
 from knowledge.guides import Probe
+from knowledge.interview.probes import RuleProbes
 from knowledge.llm import LLMAssist
-from knowledge.probes import RuleProbes
 from knowledge.services import build
 from knowledge.storage import Entry, Interview, Turn
 from tests.test_llm import GENERAL, RICH, scripted

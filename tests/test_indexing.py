@@ -6,8 +6,8 @@ import pytest
 import pytest_asyncio
 
 from knowledge.config import ChromaSettings
+from knowledge.index import VectorIndex
 from knowledge.services import build
-from knowledge.vectors import VectorIndex
 from tests.conftest import free_port, real_pairs
 
 pytestmark = pytest.mark.asyncio

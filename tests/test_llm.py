@@ -16,8 +16,9 @@ from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from knowledge.config import ConfigError, LLMSettings
-from knowledge.drafting import DraftContext, GuideDrafts
 from knowledge.guides import Guide, GuideLibrary, Probe
+from knowledge.interview.drafting import DraftContext, GuideDrafts
+from knowledge.interview.probes import ProbeContext, RuleProbes, TranscriptTurn
 from knowledge.llm import (
     LOCAL_API_KEY,
     LLMAssist,
@@ -29,8 +30,7 @@ from knowledge.llm import (
     check_verbatim,
     default_templates,
 )
-from knowledge.probes import ProbeContext, RuleProbes, TranscriptTurn
-from knowledge.templates import TemplateError, load_template, load_templates
+from knowledge.llm.templates import TemplateError, load_template, load_templates
 from tests.conftest import real_pairs
 from tests.llm_servers import FakeOpenAI, LlamaServer
 
@@ -293,7 +293,7 @@ def entries_json(*pairs: tuple[str, str]) -> str:
 
 
 def split_in_two(answer: str) -> tuple[str, str]:
-    from knowledge.llm import sentences
+    from knowledge.llm.guards import sentences
 
     parts = sentences(answer)
     return " ".join(parts[: len(parts) // 2]), " ".join(parts[len(parts) // 2 :])
@@ -464,7 +464,7 @@ def _template(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-SUMMARY = (Path(__file__).resolve().parents[1] / "prompts/templates/summary.toml").read_text()
+SUMMARY = (Path(__file__).resolve().parents[1] / "knowledge/prompts/templates/summary.toml").read_text()
 
 
 @pytest.mark.parametrize(
@@ -492,7 +492,7 @@ def test_a_bad_template_is_reported_with_file_and_field(tmp_path, name, text, me
 
 
 def test_the_probe_template_must_explain_every_kind(tmp_path):
-    probe = (Path(__file__).resolve().parents[1] / "prompts/templates/probe.toml").read_text()
+    probe = (Path(__file__).resolve().parents[1] / "knowledge/prompts/templates/probe.toml").read_text()
     broken = probe.split("teach_back =")[0]
     with pytest.raises(TemplateError, match=r"^probe\.toml: kinds\.teach_back: missing"):
         load_template(_template(tmp_path, "probe", broken))

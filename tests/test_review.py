@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from sqlalchemy import select, update
 
-from knowledge.embeddings import from_bytes
 from knowledge.review import (
     APPROVE,
     DUPLICATE,
@@ -26,6 +25,7 @@ from knowledge.review import (
     render_chart,
 )
 from knowledge.storage import AuditEvent, Entry
+from knowledge.storage.entries import from_bytes
 from knowledge.storage.models import utcnow
 from tests.conftest import real_pairs
 

@@ -1,23 +1,25 @@
-"""SQL storage: the source of truth for experts, interviews, turns, entries and the audit log."""
+"""SQL storage, the source of truth: models, the session factory, migrations, entry hashing."""
 
-from knowledge.storage.db import Database, upgrade
+from knowledge.storage import entries as _entries  # noqa: F401  (registers the hash event)
+from knowledge.storage.db import Database, DatabaseError, upgrade
 from knowledge.storage.models import (
     AuditEvent,
     Base,
     Entry,
-    EntryStatus,
     Expert,
     IndexDeletion,
     Interview,
-    InterviewStatus,
     Turn,
-    TurnStatus,
+    iso,
+    utcnow,
 )
+from knowledge.vocab import EntryStatus, InterviewStatus, TurnStatus
 
 __all__ = [
     "AuditEvent",
     "Base",
     "Database",
+    "DatabaseError",
     "Entry",
     "EntryStatus",
     "Expert",
@@ -26,5 +28,7 @@ __all__ = [
     "InterviewStatus",
     "Turn",
     "TurnStatus",
+    "iso",
     "upgrade",
+    "utcnow",
 ]

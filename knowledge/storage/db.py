@@ -12,12 +12,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from knowledge.errors import SetupError
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(SetupError, RuntimeError):
     """The database cannot be used; the message says why, without credentials."""
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -23,9 +22,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from knowledge.vocab import EntryStatus, InterviewStatus, TurnStatus
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def iso(d: datetime | None) -> str | None:
+    """A timestamp as ISO 8601 text for JSON (None stays None)."""
+    return d.isoformat() if d else None
 
 
 def new_pseudonym() -> str:
@@ -55,26 +61,6 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON,
         list[dict[str, Any]]: JSON,
     }
-
-
-class InterviewStatus(StrEnum):
-    active = "active"
-    paused = "paused"
-    completed = "completed"
-    ended = "ended"  # stopped by the expert before the guide's end
-
-
-class TurnStatus(StrEnum):
-    asked = "asked"
-    answered = "answered"
-    skipped = "skipped"
-
-
-class EntryStatus(StrEnum):
-    pending = "pending"
-    approved = "approved"
-    rejected = "rejected"
-    duplicate = "duplicate"
 
 
 class Expert(Base):

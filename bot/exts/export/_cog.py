@@ -1,6 +1,6 @@
 """/export: a curator asks for a fine-tuning dataset; it is written in the background.
 
-The command answers at once (privately) and returns; the export (knowledge.dataset.export) runs
+The command answers at once (privately) and returns; the export (knowledge.export.export) runs
 in a task of its own, its SQL and Chroma reads awaited and its CPU work in worker threads, so the
 bot keeps serving everyone else. The reply is edited with progress every few seconds and with
 the result: the dataset zipped as an attachment when it fits Discord's upload limit, else the
@@ -24,7 +24,7 @@ from discord.ext import commands
 from bot.checks import is_curator
 from bot.exts.export import _render
 from bot.messages import sentence, tell
-from knowledge.dataset import (
+from knowledge.export import (
     ExportError,
     ExportOptions,
     ExportReport,

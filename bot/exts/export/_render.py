@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from knowledge.dataset import ExportReport
+from knowledge.export import ExportReport
 
 PHASES = {
     "scan": "reading entries",

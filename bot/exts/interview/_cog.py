@@ -36,8 +36,8 @@ from bot.exts.interview._views import (
     question_view,
 )
 from bot.messages import send_long, sentence, tell
-from knowledge.engine import Ask, InterviewError, NotActive, NotFound, Reply, TooManyActive
 from knowledge.guides import Guide, GuideError
+from knowledge.interview import Ask, InterviewError, NotActive, NotFound, Reply, TooManyActive
 from knowledge.services import Services
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import discord
 
 from bot.messages import split_message
-from knowledge.engine import Ask, InterviewView, Reply
 from knowledge.guides import Guide
+from knowledge.interview import Ask, InterviewView, Reply
 
 EMBED_DESCRIPTION_LIMIT = 4096
 

@@ -1,0 +1,18 @@
+"""`tacit bot`: the Discord bot's command, registered with the tacit CLI by an entry point."""
+
+from __future__ import annotations
+
+import click
+
+from bot.__main__ import run
+from knowledge.cli.common import settings_from
+
+
+@click.command()
+@click.option("--sync", is_flag=True, help="Publish the slash commands globally, then run.")
+@click.pass_context
+def bot(ctx: click.Context, sync: bool) -> None:
+    """Run the Discord bot (token from DISCORD_TOKEN or [discord] token)."""
+    code = run(settings_from(ctx), sync=sync)
+    if code:
+        raise SystemExit(code)

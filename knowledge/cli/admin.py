@@ -1,0 +1,136 @@
+"""Operator commands: guides, interviews, stats, the database, the vector index, forgetting."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from knowledge.cli.common import UserError, duration, login, run_async, settings_from
+from knowledge.experts import expert_actor
+from knowledge.guides import GuideError
+from knowledge.ops.counts import collect
+from knowledge.services import load_guides, open_services
+from knowledge.storage import upgrade
+from knowledge.vocab import Platform
+
+
+@click.command()
+@click.pass_context
+def guides(ctx: click.Context) -> None:
+    """List the interview guides with their step and question counts."""
+
+    try:
+        lib = load_guides(settings_from(ctx))
+    except GuideError as e:
+        raise UserError(str(e), 2) from None
+    table = Table("slug", "title", "steps", "questions", "version", box=None)
+    for g in lib:
+        table.add_row(g.slug, g.title, str(len(g.steps)), str(len(g.questions)), str(g.version))
+    Console().print(table)
+
+
+@click.command()
+@click.option("--status", type=click.Choice(["active", "paused", "completed", "ended"]))
+@click.option("--limit", default=50, show_default=True)
+@click.pass_context
+@run_async
+async def interviews(ctx: click.Context, status: str | None, limit: int) -> None:
+    """List interviews, most recent first (id first)."""
+
+    async with open_services(settings_from(ctx), background=False) as svc:
+        rows = await svc.engine.list(status=status, limit=limit)
+    table = Table(
+        "id", "expert", "guide", "status", "progress", "active", "last activity", box=None
+    )
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.expert_name,
+            r.guide_slug,
+            r.status,
+            f"{r.position + 1}/{r.total}",
+            duration(r.active_seconds),
+            r.last_activity_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    if rows:
+        Console().print(table)
+    else:
+        click.echo("no interviews yet: start one with `tacit chat`")
+
+
+@click.command()
+@click.pass_context
+@run_async
+async def stats(ctx: click.Context) -> None:
+    """Counts of experts, interviews and entries, and what the vector index still owes."""
+
+    async with open_services(settings_from(ctx), background=False) as svc:
+        st = await collect(svc)
+    c = Console()
+    c.print(f"experts: {st.experts}   interviews: {st.interviews}   entries: {st.entries}")
+    for title, counts in (
+        ("interviews by status", st.interviews_by_status),
+        ("entries by status", st.entries_by_status),
+        ("entries by guide", st.entries_by_guide),
+        ("answers by probe type", st.entries_by_probe),
+    ):
+        if counts:
+            c.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    c.print(f"vector index: {st.indexed} in Chroma, {st.index_pending} waiting")
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+@run_async
+async def db_upgrade(ctx: click.Context) -> None:
+    """Apply every migration (safe to run again)."""
+
+    settings = settings_from(ctx)
+    await upgrade(settings.database.url)
+    click.echo("database is up to date")
+
+
+@click.group()
+def index() -> None:
+    """The Chroma vector index."""
+
+
+@index.command("sync")
+@click.pass_context
+@run_async
+async def index_sync(ctx: click.Context) -> None:
+    """Index every entry Chroma does not hold yet (after Chroma was down, or a new model)."""
+
+    async with open_services(settings_from(ctx), background=False) as svc:
+        r = await svc.indexer.sync()
+    click.echo(f"indexed {r.indexed}, removed {r.deleted}, still waiting {r.pending}")
+    if r.error:
+        raise UserError(r.error, 1)
+
+
+@click.command()
+@click.option("--name", help="The expert's name as given to `tacit chat` (default: login).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+@run_async
+async def forget(ctx: click.Context, name: str | None, yes: bool) -> None:
+    """Delete everything stored about a terminal expert (SQL rows and vectors)."""
+
+    name = name or login()
+    async with open_services(settings_from(ctx), background=False) as svc:
+        ex = await svc.experts.find(Platform.terminal, name)
+        if ex is None:
+            raise UserError(f"no terminal expert named {name!r}")
+        if not yes and not click.confirm(
+            f"Delete every answer and record of {name!r}? This cannot be undone", err=True
+        ):
+            raise UserError("nothing deleted")
+        n = await svc.experts.forget(ex.id, actor=expert_actor(ex.id))
+        await svc.indexer.sync()
+    click.echo(f"forgotten: {name} ({n} entries removed)")

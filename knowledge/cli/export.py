@@ -1,0 +1,219 @@
+"""`tacit export`: write a fine-tuning dataset, or check one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from knowledge.cli.common import UserError, run_async, settings_from
+from knowledge.export import ExportError, ExportOptions, count_selected, default_out, export
+from knowledge.export.formats.check import check_file, check_notes, detect_format
+from knowledge.services import open_services
+from knowledge.vocab import EntryStatus, ExportFormat, ExportPhase, PIIPolicy, Turns, values
+
+# The default status first: click shows the choices in this order.
+STATUSES = sorted(values(EntryStatus), key=lambda s: s != EntryStatus.approved)
+
+
+def _fail(message: str, code: int = 1) -> click.ClickException:
+    return UserError(message, code)
+
+
+@click.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(values(ExportFormat)),
+    help="openai (chat JSONL), sharegpt, alpaca (single-turn only) or hf (a Hugging Face "
+    "dataset folder). Default openai; with --check, guessed from the file.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="File to write (a folder for hf). Default: [export] out_dir/tacit-<format>-<time>.jsonl",
+)
+@click.option(
+    "--status",
+    type=click.Choice(STATUSES),
+    default="approved",
+    show_default=True,
+    help="Entries with this review status.",
+)
+@click.option("--guide", help="Only entries from this guide (slug, see `tacit guides`).")
+@click.option("--expert", help="Only this expert's entries: pseudonym or id.")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
+    help="Only entries decided on (or, undecided, created) from this date, UTC.",
+)
+@click.option(
+    "--split",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.0,
+    help="Share of entries for a validation split, by whole interviews (e.g. 0.1).",
+)
+@click.option("--seed", type=int, help="Seed of the split (default [export] seed).")
+@click.option(
+    "--turns",
+    type=click.Choice(values(Turns)),
+    default="both",
+    show_default=True,
+    help="Single question-and-answer examples, whole-interview conversations, or both.",
+)
+@click.option(
+    "--pii",
+    type=click.Choice(values(PIIPolicy)),
+    help="Personal data: replace it, leave the example out, or keep it (default [export] pii).",
+)
+@click.option(
+    "--check",
+    "check_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="Check a dataset file (or hf folder) instead of writing one: one line per problem.",
+)
+@click.pass_context
+def export_command(
+    ctx: click.Context,
+    fmt: str | None,
+    out: Path | None,
+    status: str,
+    guide: str | None,
+    expert: str | None,
+    since: datetime | None,
+    split: float,
+    seed: int | None,
+    turns: str,
+    pii: str | None,
+    check_path: Path | None,
+) -> None:
+    """Write a fine-tuning dataset from reviewed entries, or check one.
+
+    Near-duplicate answers are removed with the vectors already stored (nothing is
+    re-encoded); personal data is redacted or held back per [export] pii; experts who never
+    consented or who withdrew are never exported. Provenance goes to a sidecar file,
+    <out>.provenance.jsonl (provenance.jsonl inside an hf folder), keyed by example id.
+
+    \b
+    Examples:
+      tacit export --format openai --out data/train.jsonl --split 0.1
+      tacit export --format hf --out exports/physicians --guide physician
+      tacit export --format sharegpt --since 2026-11-01 --turns multi
+      tacit export --check data/train.train.jsonl
+      tacit export --check exports/physicians
+    """
+    if check_path is not None:
+        _check(check_path, fmt)
+        return
+
+    settings = settings_from(ctx)
+    fmt = fmt or "openai"
+    run_async(_export)(
+        settings,
+        fmt=fmt,
+        out=out,
+        status=status,
+        guide=guide,
+        expert=expert,
+        since=since.replace(tzinfo=UTC) if since else None,
+        split=split,
+        seed=seed,
+        turns=turns,
+        pii=pii,
+    )
+
+
+async def _export(settings, *, fmt: str, out: Path | None, **filters) -> None:
+
+    out = out or default_out(settings.export.out_dir, fmt)
+    try:
+        opts = ExportOptions(out=out, format=fmt, **filters)
+    except ExportError as e:
+        raise _fail(str(e)) from None
+    async with open_services(settings, background=False) as svc:
+        if filters["guide"] and filters["guide"] not in svc.guides.slugs():
+            click.echo(
+                f"tacit: warning: {filters['guide']!r} is not a current guide "
+                f"(known: {', '.join(svc.guides.slugs())})",
+                err=True,
+            )
+        if await count_selected(svc, opts) == 0:
+            raise _fail(f"nothing to export: no {opts.status} entries match {_describe(opts)}")
+        console = Console(stderr=True)
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(ExportPhase(phase).label, total=total)
+                bar.update(tasks[phase], completed=done, total=total)
+
+            try:
+                report = await export(svc, opts, progress=progress)
+            except ExportError as e:
+                raise _fail(str(e)) from None
+    _summary(report)
+
+
+def _describe(opts) -> str:
+    parts = [
+        f"--{k} {v}"
+        for k, v in (("guide", opts.guide), ("expert", opts.expert), ("since", opts.since))
+        if v
+    ]
+    return " ".join(parts) if parts else "(no filter; experts who never consented are left out)"
+
+
+def _summary(report) -> None:
+    splits = ", ".join(f"{k} {v}" for k, v in sorted(report.examples.items(), reverse=True))
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(report.kinds.items(), reverse=True))
+    click.echo(
+        f"wrote {report.written} examples ({splits}; {kinds}) from {report.entries} entries "
+        f"in {report.seconds:.1f}s"
+    )
+    source = f"{report.vectors_from_chroma} vectors from Chroma, {report.vectors_from_sql} from SQL"
+    click.echo(
+        f"  duplicates removed: {report.duplicates_removed} "
+        f"({report.dedupe_method}; {source}, none re-encoded)"
+    )
+    click.echo(
+        f"  held back for personal data: {report.held_pii}"
+        f" (plus {report.held_flagged} flagged by a curator)"
+    )
+    red = ", ".join(f"{k} {v}" for k, v in sorted(report.redactions.items())) or "none"
+    click.echo(f"  redactions: {red}")
+    for path in report.files:
+        click.echo(f"  {path}")
+    for note in report.notes:
+        click.echo(f"tacit: note: {note}", err=True)
+
+
+def _check(path: Path, fmt: str | None) -> None:
+
+    try:
+        fmt = fmt or detect_format(path)
+    except ValueError as e:
+        raise _fail(str(e)) from None
+    problems = check_file(path, fmt)
+    for note in check_notes(fmt):
+        click.echo(f"tacit: note: {note}", err=True)
+    for p in problems:
+        click.echo(f"{path}:{p}")
+    errors = [p for p in problems if p.level == "error"]
+    lines = len({p.line for p in errors})
+    if errors:
+        raise _fail(f"{path}: {len(errors)} problems on {lines} lines ({fmt})")
+    click.echo(f"{path}: ok ({fmt})", err=True)
+
+
+COMMANDS: list[click.Command] = [export_command]

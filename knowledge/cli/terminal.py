@@ -1,0 +1,238 @@
+"""The terminal front-end of an interview (`tacit chat`): same engine, same storage as Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from knowledge.config import Settings
+from knowledge.interview import Ask, InterviewError, Reply
+from knowledge.ops.counts import collect
+from knowledge.services import Services, open_services
+from knowledge.vocab import Platform
+
+HELP = "Commands: /skip (next question), /pause (stop, resume later), /end (finish now), /status"
+
+
+class ChatError(InterviewError):
+    """A terminal-specific refusal, reported as one line."""
+
+
+class ConsentMissing(ChatError):
+    exit_code = 2
+
+
+class TerminalInterview:
+    def __init__(self, settings: Settings, *, name: str, stdin=None, out: Console | None = None):
+        self.settings = settings
+        self.name = name
+        self.stdin = stdin or sys.stdin
+        self.interactive = self.stdin.isatty()
+        self.out = out or Console(highlight=False, soft_wrap=not self.interactive)
+
+    async def run(self, *, guide_slug: str | None, consent: bool, resume: str | None) -> None:
+        if guide_slug is not None and resume is not None:
+            raise ChatError("give either --guide (a new interview) or --resume, not both")
+        async with open_services(self.settings) as svc:
+            # Load the model while the expert reads the consent notice.
+            warm = asyncio.create_task(svc.engine.prepare())
+            try:
+                interview_id = await self._open(svc, guide_slug, consent, resume)
+            finally:
+                warm.cancel()
+            try:
+                await self._converse(svc, interview_id)
+            finally:
+                await self._flush(svc)
+
+    async def _open(self, svc: Services, guide_slug, consent: bool, resume) -> int:
+        expert = await svc.experts.find(Platform.terminal, self.name)
+        mine = await svc.engine.list(expert_id=expert.id) if expert else []
+        if resume is not None:
+            if resume == "latest":
+                open_ones = [iv for iv in mine if iv.status in ("paused", "active")]
+                if not open_ones:
+                    raise ChatError(f"{self.name} has no paused interview to resume")
+                iv = open_ones[0]
+            else:
+                try:
+                    iv = next(iv for iv in mine if iv.id == int(resume))
+                except (ValueError, StopIteration):
+                    raise ChatError(f"{self.name} has no interview {resume}") from None
+            await svc.engine.resume(iv.id)
+            self.out.print(f"Resuming interview {iv.id} ({iv.guide_title}).", markup=False)
+            return iv.id
+        running = [iv for iv in mine if iv.status == "active"]
+        if len(running) >= self.settings.interview.max_active_per_expert:
+            raise ChatError(
+                f"interview {running[0].id} is still running: continue it with "
+                f"`tacit chat --resume {running[0].id}`"
+            )
+        if expert is None or svc.experts.needs_consent(expert):
+            if not consent:
+                if not self.interactive:
+                    raise ConsentMissing(
+                        "consent is needed before a new interview; with input piped, pass "
+                        "--consent to agree to the notice (`tacit chat --help`)"
+                    )
+                self.out.print(Panel(self.settings.consent.text, title="Before we start"))
+                answer = await self._read_line("Do you agree? [y/N] ")
+                if (answer or "").strip().lower() not in ("y", "yes"):
+                    raise ConsentMissing("no consent given; nothing was recorded")
+            # Nothing about the expert is stored before this point.
+            expert = await svc.experts.identify(Platform.terminal, self.name, self.name)
+            expert = await svc.experts.give_consent(expert.id)
+        slug = guide_slug or await self._choose_guide(svc)
+        guide = svc.guides.get(slug)
+        ask = await svc.engine.start(expert.id, slug, channel="terminal")
+        self.out.print(Panel(guide.intro, title=guide.title) if self.interactive else guide.intro)
+        if self.interactive:
+            self.out.print(f"[dim]{HELP}. An empty line sends your answer.[/dim]")
+        return ask.interview_id
+
+    async def _choose_guide(self, svc: Services) -> str:
+        default = self.settings.interview.default_guide
+        if not self.interactive:
+            return default
+        guides = list(svc.guides)
+        table = Table("#", "guide", "questions", box=None)
+        for i, g in enumerate(guides, 1):
+            table.add_row(str(i), g.title, str(len(g.questions)))
+        self.out.print(table)
+        while True:
+            pick = await self._read_line(f"Which guide? [number or slug, default {default}] ")
+            pick = (pick or "").strip()
+            if not pick:
+                return default
+            if pick.isdigit() and 1 <= int(pick) <= len(guides):
+                return guides[int(pick) - 1].slug
+            if pick in svc.guides.slugs():
+                return pick
+            self.out.print(f"No guide {pick!r}.")
+
+    async def _converse(self, svc: Services, interview_id: int) -> None:
+        ask = await svc.engine.current(interview_id)
+        if ask is None:
+            ask = await svc.engine.resume(interview_id)
+        while ask is not None:
+            self._show(ask)
+            text = await self._read_answer()
+            if text is None:
+                await svc.engine.pause(interview_id)
+                self.out.print(
+                    f"\nPaused interview {interview_id}. Continue with `tacit chat --resume`."
+                )
+                return
+            if text.startswith("/"):
+                cmd = text.split()[0].lower()
+                if cmd == "/skip":
+                    reply = await svc.engine.skip(interview_id)
+                elif cmd == "/pause":
+                    await svc.engine.pause(interview_id)
+                    self.out.print(
+                        f"Paused interview {interview_id}. Continue with `tacit chat --resume`."
+                    )
+                    return
+                elif cmd == "/end":
+                    view = await svc.engine.end(interview_id)
+                    self.out.print(f"Interview {interview_id} ended: {view.answered} answers kept.")
+                    return
+                elif cmd == "/status":
+                    v = await svc.engine.get(interview_id)
+                    self.out.print(
+                        f"{v.guide_title}: question {v.position + 1} of {v.total}, "
+                        f"{v.answered} answered, {v.skipped} skipped, "
+                        f"{int(v.active_seconds // 60)} min active"
+                    )
+                    continue
+                else:
+                    self.out.print(HELP)
+                    continue
+            else:
+                reply = await svc.engine.answer(interview_id, text)
+            self._acknowledge(reply)
+            ask = reply.next
+            if reply.finished:
+                await self._teach_back(svc, interview_id)
+                self.out.print(reply.closing or "Thank you.", markup=False)
+
+    async def _teach_back(self, svc: Services, interview_id: int) -> None:
+        """Show what was understood (when an LLM is configured) and keep the correction."""
+        summary = await svc.engine.summarize(interview_id)
+        if summary is None:
+            return
+        self.out.print("\nHere is what I understood:", markup=False)
+        self.out.print(summary, markup=False)
+        if not self.interactive:
+            return
+        correction = await self._read_answer_prompted(
+            "Anything wrong or missing? Correct it here (an empty line if it is right)."
+        )
+        if correction:
+            await svc.engine.correct_summary(interview_id, correction)
+            self.out.print("Thank you, your correction is kept.")
+
+    async def _read_answer_prompted(self, prompt: str) -> str | None:
+        self.out.print(prompt, markup=False)
+        line = await self._read_line("> ")
+        return (line or "").strip() or None
+
+    def _show(self, ask: Ask) -> None:
+        if self.interactive:
+            if ask.step_intro:
+                self.out.print(f"\n[bold]{ask.step_title}[/bold]  {ask.step_intro}")
+            label = "follow-up" if ask.followup else f"{ask.number}/{ask.total}"
+            self.out.print(Panel(ask.text, title=f"{ask.step_title} · {label}", title_align="left"))
+        else:
+            label = "follow-up" if ask.followup else f"Q{ask.number}/{ask.total}"
+            self.out.print(f"[{label}] {ask.text}", markup=False)
+
+    def _acknowledge(self, reply: Reply) -> None:
+        for text in reply.covered:
+            self.out.print(f"(already covered, skipping: {text})")
+
+    async def _read_line(self, prompt: str = "") -> str | None:
+        if prompt:
+            self.out.print(prompt, end="", markup=False, highlight=False)
+        line = await asyncio.to_thread(self.stdin.readline)
+        return line.rstrip("\n") if line else None
+
+    async def _read_answer(self) -> str | None:
+        """One answer: a line when piped; lines up to an empty one in a terminal."""
+        if not self.interactive:
+            while True:
+                line = await self._read_line()
+                if line is None:
+                    return None
+                if line.strip():
+                    return line.strip()
+        lines: list[str] = []
+        while True:
+            line = await self._read_line("> " if not lines else "  ")
+            if line is None:
+                return "\n".join(lines).strip() or None
+            if not line.strip():
+                if lines:
+                    return "\n".join(lines).strip()
+                continue
+            if not lines and line.startswith("/"):
+                return line.strip()
+            lines.append(line)
+
+    async def _flush(self, svc: Services) -> None:
+        await svc.engine.drain()
+        result = await svc.indexer.sync()
+        st = await collect(svc)
+        where = svc.db.url.split("///")[-1] if svc.db.is_sqlite else "the database"
+        msg = (
+            f"Saved in {where}: {st.entries} entries ({st.entries_by_status.get('pending', 0)} "
+            f"pending review); vectors in Chroma at {svc.index.where}: "
+            f"{st.indexed if st.indexed >= 0 else 'unreachable'}"
+        )
+        if result.pending:
+            msg += f"; {result.pending} waiting to be indexed (they are safe in SQL)"
+        Console(stderr=True, highlight=False, soft_wrap=True).print(msg, style="dim", markup=False)

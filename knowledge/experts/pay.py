@@ -1,0 +1,129 @@
+"""What experts are owed: hourly rates (expert, guide, default) over active interview time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from knowledge.config import PaySettings
+from knowledge.guides import GuideLibrary
+from knowledge.storage import AuditEvent, Database, Entry, Expert, Interview
+from knowledge.vocab import EntryStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Earnings:
+    expert_id: int
+    display_name: str
+    pseudonym: str
+    active_seconds: float
+    interviews: int
+    entries_total: int
+    entries_accepted: int
+    amount: float
+    currency: str
+    rate_note: str  # "105.00 USD/h" or "mixed rates" when guides differ
+
+    @property
+    def hours(self) -> float:
+        return self.active_seconds / 3600
+
+
+class Pay:
+    """Mixed into ExpertService, whose `db`, `guides` and `pay` settings it uses."""
+
+    db: Database
+    guides: GuideLibrary
+    pay: PaySettings
+
+    def rate_for(self, expert_rate: float | None, guide_slug: str) -> float:
+        if expert_rate:
+            return expert_rate
+        if guide_slug in self.pay.guide_rates:
+            return self.pay.guide_rates[guide_slug]
+        try:
+            g = self.guides.get(guide_slug)
+        except ValueError:
+            return self.pay.default_rate
+        return g.rate_per_hour or self.pay.default_rate
+
+    async def set_rate(self, expert_id: int, rate: float | None, *, actor: str) -> None:
+        async with self.db.sessions() as s, s.begin():
+            ex = await s.get(Expert, expert_id)
+            before = ex.rate_per_hour
+            ex.rate_per_hour = rate
+            s.add(
+                AuditEvent(
+                    actor=actor,
+                    action="expert.rate",
+                    entity="expert",
+                    entity_id=expert_id,
+                    before={"rate_per_hour": before},
+                    after={"rate_per_hour": rate},
+                )
+            )
+
+    async def earnings(
+        self,
+        *,
+        expert_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Earnings]:
+        """Active time, accepted entries and amount due, per expert (interviews started in range)."""
+        q = select(Interview, Expert).join(Expert, Interview.expert_id == Expert.id)
+        if expert_id is not None:
+            q = q.where(Interview.expert_id == expert_id)
+        if since is not None:
+            q = q.where(Interview.started_at >= since)
+        if until is not None:
+            q = q.where(Interview.started_at < until)
+        async with self.db.sessions() as s:
+            rows = (await s.execute(q)).all()
+            ids = [iv.id for iv, _ in rows]
+            counts: dict[tuple[int, str], int] = {}
+            if ids:
+                for iid, status, n in await s.execute(
+                    select(Entry.interview_id, Entry.status, func.count())
+                    .where(Entry.interview_id.in_(ids))
+                    .group_by(Entry.interview_id, Entry.status)
+                ):
+                    counts[(iid, str(status))] = n
+        per: dict[int, dict] = {}
+        for iv, ex in rows:
+            rate = self.rate_for(ex.rate_per_hour, iv.guide_slug)
+            p = per.setdefault(
+                ex.id,
+                {"ex": ex, "secs": 0.0, "n": 0, "total": 0, "ok": 0, "amount": 0.0, "rates": set()},
+            )
+            p["secs"] += iv.active_seconds
+            p["n"] += 1
+            p["total"] += sum(v for (i, _), v in counts.items() if i == iv.id)
+            p["ok"] += counts.get((iv.id, EntryStatus.approved), 0)
+            p["amount"] += iv.active_seconds / 3600 * rate
+            p["rates"].add(rate)
+        out = []
+        for p in per.values():
+            ex = p["ex"]
+            rates = p["rates"]
+            note = f"{next(iter(rates)):.2f} {self.pay.currency}/h" if len(rates) == 1 else "mixed"
+            out.append(
+                Earnings(
+                    ex.id,
+                    ex.display_name,
+                    ex.pseudonym,
+                    p["secs"],
+                    p["n"],
+                    p["total"],
+                    p["ok"],
+                    round(p["amount"], 2),
+                    self.pay.currency,
+                    note,
+                )
+            )
+        return sorted(out, key=lambda e: e.display_name.lower())

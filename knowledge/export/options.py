@@ -1,0 +1,91 @@
+"""What an export is asked to do, and the report of what it did."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from knowledge.errors import TacitError
+from knowledge.export.formats import TRAIN, VALIDATION  # noqa: F401  (re-exported)
+from knowledge.vocab import EntryStatus, ExportFormat, PIIPolicy, Turns, values
+
+
+class ExportError(TacitError, ValueError):
+    """An export that cannot run as asked; the message says why, in one line."""
+
+    exit_code = 1
+
+
+# ---- what to export --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to export and how. `None` fields take their value from [export] settings."""
+
+    out: Path
+    format: str = "openai"
+    status: str = "approved"
+    guide: str | None = None
+    expert: str | None = None  # pseudonym, or the expert's numeric id
+    since: datetime | None = None  # decided (or, undecided, created) at or after
+    split: float = 0.0  # share of entries, by whole interviews, in the validation split
+    seed: int | None = None
+    turns: str = "both"  # single-turn examples, multi-turn, or both
+    pii: str | None = None  # redact, hold, off
+    dedupe_similarity: float | None = None  # cosine; above 1 turns removal off
+
+    def __post_init__(self) -> None:
+        _check("format", self.format, ExportFormat)
+        _check("status", self.status, EntryStatus)
+        _check("turns", self.turns, Turns)
+        if not 0 <= self.split < 1:
+            raise ExportError(f"split: {self.split} must be at least 0 and below 1")
+        if self.pii is not None:
+            _check("pii", self.pii, PIIPolicy)
+        if self.since is not None and self.since.tzinfo is None:
+            object.__setattr__(self, "since", self.since.replace(tzinfo=UTC))
+
+
+@dataclass
+class ExportReport:
+    format: str
+    out: Path
+    files: list[Path] = field(default_factory=list)
+    entries: int = 0  # selected in SQL (consented experts, filters applied)
+    examples: Counter = field(default_factory=Counter)  # by split
+    kinds: Counter = field(default_factory=Counter)  # single, multi
+    by_profession: Counter = field(default_factory=Counter)
+    by_probe: Counter = field(default_factory=Counter)
+    duplicates_removed: int = 0
+    dedupe_method: str = "off"  # exact, lsh, off
+    unchecked: int = 0  # entries with no stored vector: kept, not compared
+    vectors_from_chroma: int = 0
+    vectors_from_sql: int = 0
+    held_pii: int = 0  # entries kept out under pii = "hold"
+    held_flagged: int = 0  # entries a curator flagged for personal data
+    redactions: Counter = field(default_factory=Counter)  # by kind of personal data
+    not_in_format: int = 0  # multi-turn examples a single-turn format cannot hold
+    interviews: Counter = field(default_factory=Counter)  # by split
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        return sum(self.examples.values())
+
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+def no_progress(phase: str, done: int, total: int) -> None:
+    pass
+
+
+def _check(name: str, value: str, enum) -> None:
+    if value not in values(enum):
+        raise ExportError(f"{name}: {value!r} is not one of {', '.join(values(enum))}")

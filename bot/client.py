@@ -9,8 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.messages import sentence, tell
-from knowledge.interview import InterviewError
+from bot.messages import refuse, sentence, tell
+from knowledge.errors import TacitError
 from knowledge.services import Services
 
 log = logging.getLogger(__name__)
@@ -28,13 +28,17 @@ def intents() -> discord.Intents:
 
 
 class Tree(app_commands.CommandTree):
-    """Turns the core's user errors into a private reply; anything else is logged as a bug."""
+    """Every refusal of the core (TacitError) becomes a private reply, in this one place;
+    anything else is logged as a bug."""
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         cause = getattr(error, "original", error)
-        if isinstance(cause, InterviewError | app_commands.CheckFailure):
+        if isinstance(cause, TacitError):
+            await refuse(interaction, cause)
+            return
+        if isinstance(cause, app_commands.CheckFailure):
             await tell(interaction, sentence(str(cause)))
             return
         command = interaction.command.qualified_name if interaction.command else "?"

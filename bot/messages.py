@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import discord
+
+from knowledge.errors import TacitError
 
 MESSAGE_LIMIT = 2000
 
@@ -72,3 +76,18 @@ def sentence(text: str) -> str:
         return "That did not work."
     text = text[:1].upper() + text[1:]
     return text if text[-1] in ".!?)`" else text + "."
+
+
+async def refuse(interaction: discord.Interaction, error: TacitError) -> None:
+    """The one way a refusal of the core reaches a Discord user: a private sentence."""
+    await tell(interaction, sentence(str(error)))
+
+
+@asynccontextmanager
+async def refusals(interaction: discord.Interaction) -> AsyncIterator[None]:
+    """Inside a button or form callback (which the command tree's handler never sees): a
+    refusal becomes the private reply; anything else is left to propagate (a bug)."""
+    try:
+        yield
+    except TacitError as error:
+        await refuse(interaction, error)

@@ -147,6 +147,18 @@ class InterviewEngine:
         async with self._lock(interview_id):
             return await self._ensure_open(interview_id)
 
+    async def blocking(self, expert_id: int) -> InterviewView | None:
+        """The running interview that keeps the expert from starting another, if any.
+
+        Front-ends ask before opening a thread for a new interview; `start` applies the same
+        rule again in its own transaction.
+        """
+        async with self.db.sessions() as s:
+            if await turns.running_count(s, expert_id) < self.settings.max_active_per_expert:
+                return None
+        running = await self.list(status=InterviewStatus.active, expert_id=expert_id, limit=1)
+        return running[0] if running else None
+
     async def get(self, interview_id: int) -> InterviewView:
         async with self.db.sessions() as s:
             iv = await turns.load(s, interview_id)

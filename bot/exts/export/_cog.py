@@ -15,15 +15,15 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.autocomplete import guide_choices
 from bot.checks import is_curator
 from bot.exts.export import _render
-from bot.messages import sentence, tell
+from bot.messages import refuse, sentence, tell
 from knowledge.export import (
     ExportError,
     ExportOptions,
@@ -33,6 +33,7 @@ from knowledge.export import (
     export,
 )
 from knowledge.services import Services
+from knowledge.vocab import EntryStatus, ExportFormat
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,20 @@ PROGRESS_SECONDS = 3.0  # how often the reply shows progress (well inside Discor
 NOT_ALLOWED = (
     "Only curators can export datasets. A server admin can give you one of the curator roles."
 )
+_FORMAT_NAMES = {
+    ExportFormat.openai: "chat messages, JSONL",
+    ExportFormat.sharegpt: "conversations, JSONL",
+    ExportFormat.alpaca: "instruction and output, JSONL",
+    ExportFormat.hf: "Hugging Face dataset folder (Parquet)",
+}
 FORMAT_CHOICES = [
-    app_commands.Choice(name="openai: chat messages, JSONL", value="openai"),
-    app_commands.Choice(name="sharegpt: conversations, JSONL", value="sharegpt"),
-    app_commands.Choice(name="alpaca: instruction and output, JSONL", value="alpaca"),
-    app_commands.Choice(name="hf: Hugging Face dataset folder (Parquet)", value="hf"),
+    app_commands.Choice(name=f"{f.value}: {_FORMAT_NAMES[f]}", value=f.value) for f in ExportFormat
 ]
-Status = Literal["approved", "pending", "rejected", "duplicate"]
+# The default status first.
+STATUS_CHOICES = [
+    app_commands.Choice(name=s.value, value=s.value)
+    for s in sorted(EntryStatus, key=lambda s: s != EntryStatus.approved)
+]
 
 
 class ExportCog(commands.Cog, name="Export"):
@@ -77,13 +85,13 @@ class ExportCog(commands.Cog, name="Export"):
         guide="Only entries from this interview guide",
         status="Entries with this review status (default: approved)",
     )
-    @app_commands.choices(fmt=FORMAT_CHOICES)
+    @app_commands.choices(fmt=FORMAT_CHOICES, status=STATUS_CHOICES)
     async def export_(
         self,
         interaction: discord.Interaction,
         fmt: str,
         guide: str | None = None,
-        status: Status = "approved",
+        status: str = EntryStatus.approved.value,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         if self.job is not None and not self.job.done():
@@ -94,7 +102,7 @@ class ExportCog(commands.Cog, name="Export"):
             opts = ExportOptions(out=out, format=fmt, status=status, guide=guide)
             found = await count_selected(self.services, opts)
         except ExportError as e:
-            await tell(interaction, sentence(str(e)))
+            await refuse(interaction, e)
             return
         label = _render.what(fmt, status, guide)
         if found == 0:
@@ -110,12 +118,7 @@ class ExportCog(commands.Cog, name="Export"):
     ) -> list[app_commands.Choice[str]]:
         if not is_curator(interaction.user, self.settings.discord):
             return []
-        cur = current.strip().lower()
-        return [
-            app_commands.Choice(name=f"{g.title} ({g.slug})"[:100], value=g.slug)
-            for g in self.services.guides
-            if cur in g.slug or cur in g.title.lower()
-        ][:25]
+        return guide_choices(self.services.guides, current)
 
     # ---- the background job ------------------------------------------------------------------
 

@@ -13,45 +13,6 @@ MAX_TEXT_BYTES = 512 * 1024  # a longer "text" file is kept as a link instead of
 
 
 @dataclass
-class Route:
-    """An interview running in a Discord thread or DM, as the bot knows it."""
-
-    interview_id: int
-    channel_id: int
-    user_id: int  # the expert
-    kind: str  # "thread" | "dm"
-    status: str  # "active" | "paused"
-    turn_id: int | None = None  # the question waiting for an answer
-    question_message_id: int | None = None
-    hinted_paused: bool = False
-
-    @property
-    def key(self) -> str:
-        return channel_key(self.kind, self.channel_id)
-
-    @property
-    def mention(self) -> str:
-        return f"<#{self.channel_id}>" if self.kind == "thread" else "our DMs"
-
-
-def channel_key(kind: str, channel_id: int) -> str:
-    """What the interview stores as its channel."""
-    return f"discord:{kind}:{channel_id}"
-
-
-def parse_channel_key(key: str | None) -> tuple[str, int] | None:
-    if not key:
-        return None
-    parts = key.split(":")
-    if len(parts) != 3 or parts[0] != "discord" or parts[1] not in ("thread", "dm"):
-        return None
-    try:
-        return parts[1], int(parts[2])
-    except ValueError:
-        return None
-
-
-@dataclass
 class Part:
     """One message of an answer: its words, words read from text files, files kept as links."""
 

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import discord
 
-if TYPE_CHECKING:
-    from bot.exts.interview._cog import InterviewCog
+
+class InterviewActions(Protocol):
+    """What the buttons and the form ask of the extension (the Interview cog provides it)."""
+
+    async def consent_agreed(self, interaction: discord.Interaction, guide_slug: str) -> None: ...
+
+    async def consent_declined(self, interaction: discord.Interaction) -> None: ...
+
+    async def answer_button(
+        self, interaction: discord.Interaction, action: str, interview_id: int, turn_id: int
+    ) -> None: ...
+
+    async def correct_clicked(
+        self, interaction: discord.Interaction, interview_id: int
+    ) -> None: ...
+
+    async def correction_submitted(
+        self, interaction: discord.Interaction, interview_id: int, text: str
+    ) -> None: ...
 
 
-def _cog(interaction: discord.Interaction) -> InterviewCog:
+def _cog(interaction: discord.Interaction) -> InterviewActions:
     return interaction.client.get_cog("Interview")  # type: ignore[return-value]
 
 

@@ -10,7 +10,9 @@ from discord.ext import commands
 
 from bot.exts.me import _render
 from bot.exts.me._views import forget_view
+from bot.identity import find_expert
 from bot.messages import tell
+from knowledge.experts import expert_actor
 from knowledge.services import Services
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ class MeCog(
         self.experts = services.experts
 
     async def _expert_id(self, user: discord.abc.User) -> int | None:
-        expert = await self.experts.find("discord", str(user.id))
+        expert = await find_expert(self.experts, user)
         return expert.id if expert else None
 
     @app_commands.command(name="data", description="Download everything tacit stores about you")
@@ -59,7 +61,7 @@ class MeCog(
         if expert_id is None:
             text = NOTHING_STORED
         else:
-            entries = await self.experts.forget(expert_id, actor=f"expert:{expert_id}")
+            entries = await self.experts.forget(expert_id, actor=expert_actor(expert_id))
             # Running interviews of theirs stop listening; nothing more of theirs is kept.
             self.bot.dispatch("tacit_expert_forgotten", interaction.user.id)
             text = (

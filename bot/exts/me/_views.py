@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import discord
 
-if TYPE_CHECKING:
-    from bot.exts.me._cog import MeCog
+
+class MeActions(Protocol):
+    """What the buttons ask of the extension (the Me cog provides it)."""
+
+    async def forget_confirmed(self, interaction: discord.Interaction) -> None: ...
+
+
+def _actions(interaction: discord.Interaction) -> MeActions:
+    return interaction.client.get_cog("Me")  # type: ignore[return-value]
 
 
 class ForgetButton(
@@ -39,9 +46,8 @@ class ForgetButton(
         return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        cog: MeCog = interaction.client.get_cog("Me")  # type: ignore[assignment]
         if self.choice == "yes":
-            await cog.forget_confirmed(interaction)
+            await _actions(interaction).forget_confirmed(interaction)
         else:
             await interaction.response.edit_message(content="Nothing was deleted.", view=None)
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.autocomplete import guide_choices
 from bot.exts.review import _render
 from bot.exts.review._views import (
     NOT_ALLOWED,
@@ -29,7 +27,9 @@ from bot.exts.review._views import (
     allowed,
     card_view,
 )
-from bot.messages import sentence, split_message, tell
+from bot.identity import curator_id
+from bot.messages import refusals, sentence, split_message, tell
+from knowledge.errors import TacitError
 from knowledge.review import (
     APPROVE,
     DUPLICATE,
@@ -41,15 +41,12 @@ from knowledge.review import (
     render_chart,
 )
 from knowledge.services import Services
+from knowledge.vocab import EntryStatus, values
 
 log = logging.getLogger(__name__)
 
 ENTRY_MESSAGES = 4  # /review entry longer than this many messages comes as a file instead
-Status = Literal["pending", "approved", "rejected", "duplicate"]
-
-
-def curator_id(user: discord.abc.User) -> str:
-    return f"discord:{user.id}"
+STATUS_CHOICES = [app_commands.Choice(name=s, value=s) for s in values(EntryStatus)]
 
 
 @app_commands.guild_only()
@@ -83,7 +80,7 @@ class ReviewCog(
         self, interaction: discord.Interaction, guide: str | None = None, expert: str | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with _answering(interaction):
+        async with refusals(interaction):
             queue = Queue(self._guide(guide), await self._expert_id(expert) if expert else None)
             await self._show_next(interaction, queue, note=None, label=expert)
 
@@ -93,15 +90,16 @@ class ReviewCog(
         status="Only entries with this status",
         guide="Only entries from this interview guide",
     )
+    @app_commands.choices(status=STATUS_CHOICES)
     async def search(
         self,
         interaction: discord.Interaction,
         query: app_commands.Range[str, 1, 500],
-        status: Status | None = None,
+        status: str | None = None,
         guide: str | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with _answering(interaction):
+        async with refusals(interaction):
             hits = await self.review.search(query, status=status, guide=self._guide(guide), n=10)
             await interaction.followup.send(embed=_render.search_embed(query, hits), ephemeral=True)
 
@@ -113,7 +111,7 @@ class ReviewCog(
         id: app_commands.Range[int, 1],  # noqa: A002
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with _answering(interaction):
+        async with refusals(interaction):
             detail = await self.review.entry(id)
             text = _render.entry_text(detail, guild_id=interaction.guild_id)
             if len(split_message(text)) <= ENTRY_MESSAGES:
@@ -128,14 +126,14 @@ class ReviewCog(
     @app_commands.command(name="undo", description="Take back your last decision or edit")
     async def undo(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with _answering(interaction):
+        async with refusals(interaction):
             d = await self.review.undo(curator_id(interaction.user))
             await tell(interaction, _render.undo_text(d))
 
     @app_commands.command(name="stats", description="Counts, throughput and backlog, with a chart")
     async def stats(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with _answering(interaction):
+        async with refusals(interaction):
             st = await self.review.stats()
             png = await render_chart(st)
             await interaction.followup.send(
@@ -154,7 +152,7 @@ class ReviewCog(
         self, interaction: discord.Interaction, start: str | None = None, end: str | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with _answering(interaction):
+        async with refusals(interaction):
             since = _day(start, "from")
             until = _day(end, "to") + timedelta(days=1) if end else None
             rows = await self.review.payouts(since, until)
@@ -180,12 +178,7 @@ class ReviewCog(
     ) -> list[app_commands.Choice[str]]:
         if not allowed(interaction):
             return []
-        cur = current.strip().lower()
-        return [
-            app_commands.Choice(name=f"{g.title} ({g.slug})"[:100], value=g.slug)
-            for g in self.services.guides
-            if cur in g.slug or cur in g.title.lower()
-        ][:25]
+        return guide_choices(self.services.guides, current)
 
     @next_.autocomplete("expert")
     async def _expert_choices(
@@ -225,7 +218,7 @@ class ReviewCog(
         if action == "edit":
             try:
                 e = await self.review.entry(entry_id)
-            except ReviewError as err:
+            except TacitError as err:
                 await tell(interaction, sentence(str(err)))
                 return
             await interaction.response.send_modal(EditForm(entry_id, queue, e.question, e.answer))
@@ -243,7 +236,7 @@ class ReviewCog(
             elif action == "skip":
                 await self.review.skip(who, entry_id)
                 note = f"Skipped entry {entry_id}: you will see it again after the others."
-        except ReviewError as err:
+        except TacitError as err:
             note = sentence(str(err))
         await self._show_next(interaction, queue, note=note)
 
@@ -254,7 +247,7 @@ class ReviewCog(
         try:
             d = await self.review.reject(curator_id(interaction.user), entry_id, reason)
             note = _render.decision_note(d, action=REJECT)
-        except ReviewError as err:
+        except TacitError as err:
             note = sentence(str(err))
         await self._show_next(interaction, queue, note=note)
 
@@ -273,7 +266,7 @@ class ReviewCog(
                 curator_id(interaction.user), entry_id, question=question, answer=answer
             )
             note = _render.decision_note(d, action=EDIT)
-        except ReviewError as err:
+        except TacitError as err:
             note = sentence(str(err))
         await self._show_again(interaction, entry_id, queue, note=note)
 
@@ -284,7 +277,7 @@ class ReviewCog(
         try:
             d = await self.review.flag_pii(curator_id(interaction.user), entry_id, note_text)
             note = _render.decision_note(d, action=FLAG_PII)
-        except ReviewError as err:
+        except TacitError as err:
             note = sentence(str(err))
         await self._show_again(interaction, entry_id, queue, note=note)
 
@@ -315,7 +308,7 @@ class ReviewCog(
         """The same entry after an edit or a flag: the curator still has to decide on it."""
         try:
             card = await self.review.card(curator_id(interaction.user), entry_id)
-        except ReviewError as err:
+        except TacitError as err:
             await self._show_next(interaction, queue, note=f"{note} {sentence(str(err))}")
             return
         await self._show(interaction, card, queue, note=note)
@@ -384,12 +377,3 @@ def _period(start: str | None, end: str | None) -> str:
     if end:
         return f"up to {end}"
     return "all time"
-
-
-@asynccontextmanager
-async def _answering(interaction: discord.Interaction) -> AsyncIterator[None]:
-    """A review error becomes the private reply; anything else is left to the tree (a bug)."""
-    try:
-        yield
-    except ReviewError as err:
-        await tell(interaction, sentence(str(err)))

@@ -12,6 +12,7 @@ from datetime import datetime
 import discord
 
 from bot.exts.interview._render import duration
+from bot.identity import parse_interview_channel
 from knowledge.experts import Earnings
 from knowledge.review import (
     APPROVE,
@@ -29,6 +30,7 @@ from knowledge.review import (
     ReviewStats,
     SearchHit,
 )
+from knowledge.vocab import Platform
 
 DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
@@ -78,7 +80,7 @@ def who(actor: str | None) -> str:
     if not actor:
         return "nobody"
     kind, _, rest = actor.partition(":")
-    if kind == "discord" and rest.isdigit():
+    if kind == Platform.discord and rest.isdigit():
         return f"<@{rest}>"
     return f"`{actor}`"
 
@@ -89,11 +91,12 @@ def when(at: datetime | None, style: str = "R") -> str:
 
 def where(channel: str | None, guild_id: int | None) -> str:
     """Where the answer was given: a link to the interview thread when it was one."""
-    parts = (channel or "").split(":")
-    if len(parts) == 3 and parts[0] == "discord" and parts[2].isdigit():
-        if parts[1] == "thread" and guild_id:
-            return f"[interview thread](https://discord.com/channels/{guild_id}/{parts[2]})"
-        if parts[1] == "dm":
+    place = parse_interview_channel(channel)
+    if place is not None:
+        kind, channel_id = place
+        if kind == "thread" and guild_id:
+            return f"[interview thread](https://discord.com/channels/{guild_id}/{channel_id})"
+        if kind == "dm":
             return "in a DM with the expert"
     if channel == "terminal":
         return "in the terminal"

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import discord
 
 from bot.checks import is_curator
-
-if TYPE_CHECKING:
-    from bot.exts.review._cog import ReviewCog
 
 CUSTOM_ID_LIMIT = 100
 TEXT_INPUT_LIMIT = 4000  # the most a modal's text field can hold
@@ -35,7 +32,38 @@ class Queue:
         )
 
 
-def _cog(interaction: discord.Interaction) -> ReviewCog:
+class ReviewActions(Protocol):
+    """What the card's buttons and forms ask of the extension (the Review cog provides it)."""
+
+    async def button(
+        self,
+        interaction: discord.Interaction,
+        action: str,
+        entry_id: int,
+        queue: Queue,
+        of: int | None,
+    ) -> None: ...
+
+    async def reject_submitted(
+        self, interaction: discord.Interaction, entry_id: int, reason: str, queue: Queue
+    ) -> None: ...
+
+    async def edit_submitted(
+        self,
+        interaction: discord.Interaction,
+        entry_id: int,
+        queue: Queue,
+        *,
+        question: str,
+        answer: str | None,
+    ) -> None: ...
+
+    async def pii_submitted(
+        self, interaction: discord.Interaction, entry_id: int, note_text: str, queue: Queue
+    ) -> None: ...
+
+
+def _cog(interaction: discord.Interaction) -> ReviewActions:
     return interaction.client.get_cog("Review")  # type: ignore[return-value]
 
 

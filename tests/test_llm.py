@@ -464,7 +464,9 @@ def _template(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-SUMMARY = (Path(__file__).resolve().parents[1] / "knowledge/prompts/templates/summary.toml").read_text()
+SUMMARY = (
+    Path(__file__).resolve().parents[1] / "knowledge/prompts/templates/summary.toml"
+).read_text()
 
 
 @pytest.mark.parametrize(
@@ -492,7 +494,9 @@ def test_a_bad_template_is_reported_with_file_and_field(tmp_path, name, text, me
 
 
 def test_the_probe_template_must_explain_every_kind(tmp_path):
-    probe = (Path(__file__).resolve().parents[1] / "knowledge/prompts/templates/probe.toml").read_text()
+    probe = (
+        Path(__file__).resolve().parents[1] / "knowledge/prompts/templates/probe.toml"
+    ).read_text()
     broken = probe.split("teach_back =")[0]
     with pytest.raises(TemplateError, match=r"^probe\.toml: kinds\.teach_back: missing"):
         load_template(_template(tmp_path, "probe", broken))

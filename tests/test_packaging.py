@@ -63,9 +63,7 @@ def test_an_installed_copy_lists_every_guide_and_runs_an_interview(wheel, tmp_pa
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("TACIT_") and k != "PYTHONPATH"
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TACIT_") and k != "PYTHONPATH"}
     env.update(PYTHONPATH=str(site), HF_HUB_OFFLINE="1")
 
     def tacit(*args: str, stdin: str = "") -> subprocess.CompletedProcess:

@@ -17,11 +17,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import discord
-import yarl
 from aiohttp import web
 
 from .actions import UserActionsMixin
+from .endpoints import point_discord_at, restore_discord
 from .errors import ApiError, WaitTimeout, form_error, json_response, rate_limited
 from .gateway import (
     DIRECT_MESSAGES,
@@ -885,18 +884,17 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
 
     @contextlib.contextmanager
     def patch_discord(self) -> Iterator[None]:
-        """Point discord.py's REST base and gateway URL at this fake (restored on exit)."""
+        """Point discord.py's REST base and gateway URL at this fake (restored on exit).
+
+        For a bot in another process, ``python -m fakediscord.launch`` does the same there.
+        """
         if not self.url:
             raise RuntimeError("start the FakeDiscord before patching discord.py")
-        old_base = discord.http.Route.BASE
-        old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-        discord.http.Route.BASE = self.url + "/api/v10"
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.url + "/gateway")
+        old = point_discord_at(self.url)
         try:
             yield
         finally:
-            discord.http.Route.BASE = old_base
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+            restore_discord(old)
 
     async def _serve_attachment(self, request: web.Request) -> web.Response:
         try:

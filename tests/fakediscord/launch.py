@@ -110,6 +110,14 @@ class BotProcess:
                 self._new_line.clear()
                 await self._new_line.wait()
 
+    async def wait(self, timeout: float = 15.0) -> int:  # noqa: ASYNC109
+        """Wait for the process to exit by itself; returns the exit code."""
+        await asyncio.wait_for(self.proc.wait(), timeout)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._reader, 5)
+        assert self.proc.returncode is not None
+        return self.proc.returncode
+
     async def stop(self, timeout: float = 10.0) -> int:  # noqa: ASYNC109
         """Ctrl-C the bot (SIGINT: discord.py closes its sessions with 1000), kill it if it
         hangs; returns the exit code."""

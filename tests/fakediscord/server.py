@@ -25,6 +25,7 @@ from .errors import ApiError, WaitTimeout, form_error, json_response, rate_limit
 from .gateway import (
     DIRECT_MESSAGES,
     GUILD_MESSAGES,
+    GUILDS,
     MESSAGE_CONTENT,
     Connection,
     GatewayMixin,
@@ -184,8 +185,8 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         ``shard`` picks an id with ``(id >> 22) % shard_count == shard`` (``shard_count``
         defaults to the server's). New users are named ``expert-2``, ``curator-2``...;
         pass e.g. ``expert=server.expert`` to make an existing user (same id) play a part.
-        The bot is a member with its own managed role. Call it before starting the bot
-        (a running bot does not hear about the new guild).
+        The bot is a member with its own managed role. Call it before starting the bot, or
+        then ``await server.join_guild(world)`` to tell a running bot.
         """
         n = len(self.worlds) + 1
         if id is not None:
@@ -212,6 +213,18 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
             expert=expert,
             stranger=stranger,
         )
+
+    async def join_guild(self, world: GuildWorld) -> None:
+        """The running bot was added to ``world``: GUILD_CREATE to the shard owning it."""
+
+        def payload(session: GatewaySession) -> dict[str, Any]:
+            data = self.guild_payload(full=True, session=session, guild=world)
+            # no ``unavailable`` key: that is how discord.py tells a join (on_guild_join)
+            # from an outage ending (on_guild_available)
+            del data["unavailable"]
+            return data
+
+        await self.dispatch("GUILD_CREATE", payload, intent=GUILDS, guild_id=world.id)
 
     @property
     def guilds(self) -> list[FakeGuild]:

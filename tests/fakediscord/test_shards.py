@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import discord
@@ -133,6 +134,25 @@ async def test_two_guilds_have_their_own_members_roles_and_channels() -> None:
             await _until(lambda: len(guild_b.get_member(server.expert.id).roles) == 3)
             assert guild_a.get_member(server.expert.id).roles == [guild_a.default_role]
             assert server.expert.role_ids == []
+
+
+@pytest.mark.asyncio
+async def test_a_running_bot_joins_a_new_guild_on_its_shard() -> None:
+    async with FakeDiscord(shard_count=2) as server:
+        bot0, bot1 = sharded("bot0", 0), sharded("bot1", 1, sync=False)
+        joined: list[int] = []
+
+        async def on_guild_join(guild: discord.Guild) -> None:
+            joined.append(guild.id)
+
+        bot1.add_listener(on_guild_join)
+        async with run_bot(server, bot0), run_bot(server, bot1):
+            c = server.add_guild("Third", shard=1)
+            await server.join_guild(c)
+            await _until(lambda: joined == [c.id])
+            assert bot0.get_guild(c.id) is None
+            await server.user_sends(c.expert, c.general, "new here")
+            assert (await _reply(server, c.general, "new here")).content == "bot1: new here"
 
 
 def test_guild_ids_choose_their_shard() -> None:
@@ -397,6 +417,7 @@ async def test_one_bot_process_per_shard() -> None:
             await spawn(server, target, "--shard", "0", "--shards", "2") as p0,
             await spawn(server, target, "--shard", "1", "--shards", "2") as p1,
         ):
+            assert len(await server.wait_for_sessions(2)) == 2
             assert await p0.wait_for_output("ready") == f"ready shard=0 guilds={[server.guild.id]}"
             assert await p1.wait_for_output("ready") == f"ready shard=1 guilds={[b.id]}"
             assert sorted(i["shard"] for i in server.identifies) == [[0, 2], [1, 2]]
@@ -414,6 +435,43 @@ async def test_one_bot_process_per_shard() -> None:
         assert (p0.proc.returncode, p1.proc.returncode) == (0, 0)
         assert server.sessions == {}  # Ctrl-C closed both sessions cleanly
         assert "Traceback" not in p0.output + p1.output
+
+
+PROBE = """
+import sys
+import discord
+
+def main():
+    print("base", discord.http.Route.BASE)
+    print("gateway", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    print("argv", sys.argv[1:])
+    return int(sys.argv[-1])
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("form", ["module:callable", "-m", "script"])
+async def test_launcher_points_discord_at_the_fake_for_every_target_form(
+    form: str, tmp_path
+) -> None:
+    (tmp_path / "probe_bot.py").write_text(PROBE)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    target = {
+        "module:callable": ["probe_bot:main"],
+        "-m": ["-m", "probe_bot"],
+        "script": [str(tmp_path / "probe_bot.py")],
+    }[form]
+    async with FakeDiscord() as server:
+        proc = await spawn(server, *target, "--flag", "3", env=env)
+        assert await proc.wait() == 3
+        assert proc.lines == [
+            f"base {server.url}/api/v10",
+            f"gateway {server.url}/gateway",
+            "argv ['--flag', '3']",
+        ]
 
 
 async def _until(condition, timeout: float = 5.0) -> None:  # noqa: ASYNC109

@@ -8,6 +8,7 @@ Import it as ``fakediscord`` (pytest puts ``tests/`` on sys.path); see docs/test
 """
 
 from .errors import ApiError, WaitTimeout
+from .gateway import GatewaySession
 from .harness import (
     DEFAULT_ERROR_LOGGERS,
     ErrorCapture,
@@ -28,12 +29,16 @@ from .models import (
     FakeChannel,
     FakeGuild,
     FakeInteraction,
+    FakeMember,
     FakeMessage,
     FakeRole,
     FakeUser,
     UploadedFile,
 )
 from .server import FakeDiscord
+from .world import GuildWorld, shard_of
+
+# ``launch`` is left out on purpose: ``python -m fakediscord.launch`` must import it fresh.
 
 __all__ = [
     "DEFAULT_ERROR_LOGGERS",
@@ -51,13 +56,17 @@ __all__ = [
     "FakeDiscord",
     "FakeGuild",
     "FakeInteraction",
+    "FakeMember",
     "FakeMessage",
     "FakeRole",
     "FakeUser",
+    "GatewaySession",
+    "GuildWorld",
     "UploadedFile",
     "WaitTimeout",
     "capture_errors",
     "run_bot",
+    "shard_of",
     "start_bot",
     "stop_bot",
 ]

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import WaitTimeout
-from .gateway import GUILD_MEMBERS
 from .models import (
     ADMINISTRATOR,
     MANAGE_MESSAGES,
@@ -77,7 +76,9 @@ class UserActionsMixin:
         """``user`` deletes a message (MESSAGE_DELETE)."""
         self.mark()
         msg = self.message(message)
-        if msg.author_id != user.id and not self.permissions_of(user) & MANAGE_MESSAGES:
+        channel = self.channel(msg.channel_id)
+        perms = 0 if channel.is_dm else self.permissions_of(user, channel)
+        if msg.author_id != user.id and not perms & MANAGE_MESSAGES:
             raise PermissionError(f"{user!r} cannot delete {msg!r}")
         await self.delete_message(msg)
 
@@ -86,14 +87,16 @@ class UserActionsMixin:
             return spec
         return self.new_attachment(*spec)
 
-    async def set_roles(self: FakeDiscord, user: FakeUser, roles: list[FakeRole]) -> None:
-        """Replace a member's roles (GUILD_MEMBER_UPDATE, needs the members intent)."""
-        user.role_ids = [r.id for r in roles if r is not self.everyone_role]
-        await self.dispatch(
-            "GUILD_MEMBER_UPDATE",
-            {"guild_id": str(self.guild.id), **self.member_payload(user)},
-            intent=GUILD_MEMBERS,
-        )
+    async def set_roles(
+        self: FakeDiscord, user: FakeUser, roles: list[FakeRole], *, guild: Any = None
+    ) -> None:
+        """Replace a member's roles (GUILD_MEMBER_UPDATE, needs the members intent).
+
+        The guild is ``guild`` if given, else the roles' guild, else the default guild.
+        """
+        if guild is None and roles:
+            guild = roles[0].guild_id
+        await self.world(guild).set_roles(user, roles)
 
     # ------------------------------------------------------------------ interactions
     async def _create_interaction(
@@ -107,6 +110,7 @@ class UserActionsMixin:
     ) -> FakeInteraction:
         if not self.can_view(user, channel):
             raise PermissionError(f"{user!r} cannot see {channel!r}")
+        world = None if channel.is_dm else self.world(channel)
         iid = self.ids.next()
         token = f"fake-interaction-{iid}-{secrets.token_hex(8)}"
         payload: dict[str, Any] = {
@@ -118,18 +122,21 @@ class UserActionsMixin:
             "version": 1,
             "channel_id": str(channel.id),
             "channel": self.channel_payload(channel, for_user=user),
-            "app_permissions": str(self.permissions_of(self.bot_user)),
+            "app_permissions": str(self.permissions_of(self.bot_user, world)),
             "locale": "en-US",
             "entitlements": [],
             "attachment_size_limit": 10 * 1024 * 1024,
         }
-        if channel.guild_id:
+        if world is not None:
             payload.update(
-                guild_id=str(self.guild.id),
-                guild={"id": str(self.guild.id), "locale": "en-US", "features": []},
+                guild_id=str(world.id),
+                guild={"id": str(world.id), "locale": "en-US", "features": []},
                 guild_locale="en-US",
-                member={**self.member_payload(user), "permissions": str(self.permissions_of(user))},
-                authorizing_integration_owners={"0": str(self.guild.id)},
+                member={
+                    **self.member_payload(user, guild=world),
+                    "permissions": str(world.permissions_of(user)),
+                },
+                authorizing_integration_owners={"0": str(world.id)},
                 context=0,
             )
         else:
@@ -162,7 +169,8 @@ class UserActionsMixin:
         channel: FakeChannel | int | None = None,
         sync_timeout: float = 5.0,
     ) -> FakeInteraction:
-        """``user`` runs ``/command`` ("group sub" paths allowed) in ``channel`` (default ``general``).
+        """``user`` runs ``/command`` ("group sub" paths allowed) in ``channel`` (default: the
+        default guild's ``general``; pass ``channel=world.general`` for another guild).
 
         Option values: str/int/float/bool, FakeUser, FakeRole, FakeChannel, or
         ``(filename, data)`` for attachment options. Waits up to ``sync_timeout`` for the
@@ -203,9 +211,10 @@ class UserActionsMixin:
     ) -> dict[str, Any]:
         top = command.split()[0].lstrip("/")
         in_guild = not channel.is_dm
+        where = self.world(channel) if in_guild else None
         loop_deadline = timeout
         while True:
-            cmd = self.command(top, guild=None if in_guild else False)
+            cmd = self.command(top, guild=None if in_guild else False, where=where)
             if cmd is not None:
                 break
             if loop_deadline <= 0:
@@ -235,7 +244,7 @@ class UserActionsMixin:
             if contexts is not None and 0 not in contexts:
                 raise PermissionError(f"/{top} is not available in guilds")
             required = cmd.get("default_member_permissions")
-            perms = self.permissions_of(user)
+            perms = self.permissions_of(user, where)
             if required is not None and not perms & ADMINISTRATOR and int(required) & ~perms:
                 raise PermissionError(
                     f"{user!r} lacks default_member_permissions={required} for /{top}"
@@ -323,9 +332,9 @@ class UserActionsMixin:
                 raise TypeError(f"{where} expects a bool")
         elif t in (6, 9) and isinstance(value, FakeUser):
             resolved.setdefault("users", {})[str(value.id)] = value.payload()
-            if channel.guild_id and value.in_guild:
-                member = self.member_payload(value, with_user=False)
-                member["permissions"] = str(self.permissions_of(value))
+            if not channel.is_dm and self.world(channel).is_member(value):
+                member = self.member_payload(value, with_user=False, guild=channel)
+                member["permissions"] = str(self.permissions_of(value, channel))
                 resolved.setdefault("members", {})[str(value.id)] = member
             return str(value.id)
         elif t in (8, 9) and isinstance(value, FakeRole):

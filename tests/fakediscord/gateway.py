@@ -2,6 +2,8 @@
 
 Frames are sent as JSON text, which discord.py accepts even when it asked for
 ``compress=zlib-stream`` (only *binary* frames go through its decompressor).
+Each session belongs to a shard ``[shard_id, shard_count]`` (``[0, 1]`` when IDENTIFY has
+no ``shard``); guild events go to the shard owning the guild, DM events to shard 0.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import json
 import secrets
 from collections import deque
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
@@ -60,9 +63,33 @@ class GatewaySession:
         self.seq = 0
         self.history: deque[dict[str, Any]] = deque(maxlen=5000)
         self.conn: Connection | None = None
+        self.resumes = 0
+        self.ready = False  # READY and the GUILD_CREATEs were sent
+
+    @property
+    def shard_id(self) -> int:
+        return self.shard[0] if self.shard else 0
+
+    @property
+    def shard_count(self) -> int:
+        return self.shard[1] if self.shard else 1
+
+    def owns(self, guild_id: int | None) -> bool:
+        """Whether Discord would send this session events of ``guild_id`` (None: DMs)."""
+        if guild_id is None:
+            return self.shard_id == 0
+        return (guild_id >> 22) % self.shard_count == self.shard_id
 
     def has(self, intent: int) -> bool:
         return bool(self.intents & intent)
+
+    def events(self, name: str | None = None) -> list[dict[str, Any]]:
+        """The ``d`` of the dispatches sent to this session (kept for resume), oldest first."""
+        return [f["d"] for f in self.history if name is None or f["t"] == name]
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "disconnected"
+        return f"<GatewaySession {self.id[:8]} shard={self.shard_id}/{self.shard_count} {state}>"
 
     @property
     def connected(self) -> bool:
@@ -131,10 +158,16 @@ class GatewayMixin:
         if data.get("token") != self.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return None
+        shard = data.get("shard")
+        if shard is not None and not _valid_shard(shard):
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return None
         session = GatewaySession(secrets.token_hex(16), data)
         session.conn = conn
         self.sessions[session.id] = session
         self.identifies.append(_redact({"op": IDENTIFY, "d": data})["d"])
+        # only the guilds of this shard, as Discord does
+        worlds = [w for w in self.worlds.values() if session.owns(w.id)]
         ready: dict[str, Any] = {
             "v": 10,
             "user": {
@@ -144,7 +177,7 @@ class GatewayMixin:
                 "email": None,
                 "flags": 0,
             },
-            "guilds": [{"id": str(self.guild.id), "unavailable": True}],
+            "guilds": [{"id": str(w.id), "unavailable": True} for w in worlds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": f"{self.url}/gateway",
@@ -159,7 +192,12 @@ class GatewayMixin:
         if session.shard is not None:
             ready["shard"] = session.shard
         await session.dispatch("READY", ready)
-        await session.dispatch("GUILD_CREATE", self.guild_payload(full=True, session=session))
+        for world in worlds:
+            await session.dispatch(
+                "GUILD_CREATE", self.guild_payload(full=True, session=session, guild=world)
+            )
+        session.ready = True
+        self.gateway_log.append(("identify", session))
         return session
 
     async def _resume(
@@ -171,25 +209,32 @@ class GatewayMixin:
             return None
         session.conn = conn
         last = data.get("seq") or 0
+        # events sent to the dead socket after ``seq`` (or while disconnected) come again
         for frame in list(session.history):
             if frame["s"] > last:
                 await conn.send(frame)
         await session.dispatch("RESUMED", {})
         self.resumes += 1
+        session.resumes += 1
+        self.gateway_log.append(("resume", session))
         return session
 
     async def _request_members(
         self: FakeDiscord, session: GatewaySession, data: dict[str, Any]
     ) -> None:
-        members = [u for u in self.users.values() if u.in_guild]
+        try:
+            world = self.world(data.get("guild_id"))
+        except LookupError:
+            return
+        members = world.members
         if data.get("user_ids"):
             wanted = {int(x) for x in data["user_ids"]}
             members = [u for u in members if u.id in wanted]
         elif data.get("query"):
             members = [u for u in members if u.name.lower().startswith(str(data["query"]).lower())]
         payload = {
-            "guild_id": str(self.guild.id),
-            "members": [self.member_payload(u) for u in members],
+            "guild_id": str(world.id),
+            "members": [self.member_payload(u, guild=world) for u in members],
             "chunk_index": 0,
             "chunk_count": 1,
         }
@@ -197,26 +242,171 @@ class GatewayMixin:
             payload["nonce"] = data["nonce"]
         await session.dispatch("GUILD_MEMBERS_CHUNK", payload)
 
-    async def dispatch(self: FakeDiscord, event: str, data: Any, *, intent: int = 0) -> None:
-        """Send a gateway event to every session (``data`` may be ``fn(session) -> dict|None``).
+    async def dispatch(
+        self: FakeDiscord,
+        event: str,
+        data: Any,
+        *,
+        intent: int = 0,
+        guild_id: int | str | None = None,
+    ) -> None:
+        """Send a gateway event (``data`` may be ``fn(session) -> dict|None``) to the sessions
+        that would get it on Discord.
 
-        Sessions lacking ``intent`` are skipped, as Discord does.
+        Sessions lacking ``intent`` are skipped. The event goes only to the shard owning its
+        guild: ``guild_id`` if given, else the payload's ``guild_id``; events without a guild
+        (DMs) go to shard 0.
         """
         for session in list(self.sessions.values()):
             if intent and not session.has(intent):
                 continue
             payload = data(session) if callable(data) else data
-            if payload is not None:
+            if payload is None:
+                continue
+            gid = guild_id if guild_id is not None else payload.get("guild_id")
+            if session.owns(None if gid is None else int(gid)):
                 await session.dispatch(event, payload)
 
-    async def gateway_reconnect(self: FakeDiscord) -> None:
-        """Ask every connected bot to reconnect (op 7); discord.py then RESUMEs."""
-        for session in list(self.sessions.values()):
-            if session.conn is not None:
-                await session.conn.send({"op": RECONNECT, "d": None, "s": None, "t": None})
+    def sessions_on(
+        self: FakeDiscord, shard: int | None = None, *, connected: bool = True
+    ) -> list[GatewaySession]:
+        """Live sessions (of ``shard`` if given), in the order they were identified."""
+        return [
+            s
+            for s in self.sessions.values()
+            if s.ready and (shard is None or s.shard_id == shard) and (s.connected or not connected)
+        ]
+
+    def _targets(
+        self: FakeDiscord, shard: int | None, session: GatewaySession | str | None
+    ) -> list[GatewaySession]:
+        if session is not None:
+            sid = session.id if isinstance(session, GatewaySession) else session
+            found = [s for s in self.sessions.values() if s.id == sid and s.connected]
+        else:
+            found = self.sessions_on(shard)
+        if not found and (shard is not None or session is not None):
+            raise LookupError(
+                f"no connected gateway session for shard={shard} session={session}; "
+                f"sessions: {list(self.sessions.values())}"
+            )
+        return found
+
+    async def gateway_reconnect(
+        self: FakeDiscord,
+        *,
+        shard: int | None = None,
+        session: GatewaySession | str | None = None,
+        wait: bool = False,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> list[GatewaySession]:
+        """Send op 7 RECONNECT (to every session, one shard's, or one ``session``).
+
+        discord.py closes the socket and RESUMEs; the fake replays what it missed. With
+        ``wait=True`` this returns once each targeted session has resumed.
+        """
+        return await self._send_op(RECONNECT, None, shard, session, wait, timeout)
+
+    async def invalidate_session(
+        self: FakeDiscord,
+        *,
+        resumable: bool = False,
+        shard: int | None = None,
+        session: GatewaySession | str | None = None,
+        wait: bool = False,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> list[GatewaySession]:
+        """Send op 9 INVALID_SESSION with ``d: resumable``.
+
+        ``resumable=True``: discord.py reconnects and RESUMEs (nothing is lost).
+        ``resumable=False``: the fake forgets the session at once (events until the new
+        IDENTIFY are lost, as on Discord); discord.py closes with 1000 and IDENTIFYs again,
+        but only after its ``before_identify_hook``, which sleeps 5 s unless overridden.
+        With ``wait=True`` this returns once each targeted shard has resumed/re-identified.
+        """
+        return await self._send_op(INVALID_SESSION, resumable, shard, session, wait, timeout)
+
+    async def _send_op(
+        self: FakeDiscord,
+        op: int,
+        d: Any,
+        shard: int | None,
+        session: GatewaySession | str | None,
+        wait: bool,
+        timeout: float,  # noqa: ASYNC109
+    ) -> list[GatewaySession]:
+        targets = self._targets(shard, session)
+        start = len(self.gateway_log)
+        for target in targets:
+            conn = target.conn
+            if op == INVALID_SESSION and not d:
+                # not resumable: stop buffering for it, and refuse a RESUME of it
+                self.sessions.pop(target.id, None)
+            if conn is not None:
+                await conn.send({"op": op, "d": d, "s": None, "t": None})
+        if wait:
+            renewed = op == INVALID_SESSION and not d
+            await self._wait_gateway_log(targets, start, renewed=renewed, timeout=timeout)
+        return targets
+
+    async def _wait_gateway_log(
+        self: FakeDiscord,
+        targets: Iterable[GatewaySession],
+        start: int,
+        *,
+        renewed: bool,
+        timeout: float,  # noqa: ASYNC109
+    ) -> None:
+        def done(target: GatewaySession) -> bool:
+            for kind, s in self.gateway_log[start:]:
+                if renewed and kind == "identify" and s.shard == target.shard:
+                    return True
+                if not renewed and s is target:
+                    return True
+            return False
+
+        pending = list(targets)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while pending := [t for t in pending if not done(t)]:
+            if loop.time() > deadline:
+                raise TimeoutError(f"gateway sessions did not come back in {timeout}s: {pending}")
+            await asyncio.sleep(0.01)
+
+    async def wait_for_sessions(
+        self: FakeDiscord,
+        count: int = 1,
+        *,
+        shard: int | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> list[GatewaySession]:
+        """Wait until ``count`` sessions (of ``shard`` if given) are connected and identified.
+
+        The bot got READY and its GUILD_CREATEs then, but may still be in its
+        ``guild_ready_timeout`` before ``on_ready`` fires.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(found := self.sessions_on(shard)) < count:
+            if loop.time() > deadline:
+                raise TimeoutError(
+                    f"{len(found)}/{count} gateway sessions (shard={shard}) after {timeout}s; "
+                    f"identifies: {[i.get('shard') for i in self.identifies]}"
+                )
+            await asyncio.sleep(0.01)
+        return found
 
     def gateway_connected(self: FakeDiscord) -> bool:
         return any(s.connected for s in self.sessions.values())
+
+
+def _valid_shard(shard: Any) -> bool:
+    return (
+        isinstance(shard, list)
+        and len(shard) == 2
+        and all(isinstance(x, int) for x in shard)
+        and 0 <= shard[0] < shard[1]
+    )
 
 
 def _redact(frame: dict[str, Any]) -> dict[str, Any]:

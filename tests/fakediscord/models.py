@@ -7,6 +7,7 @@ dicts; the server (``server.py``) owns the objects and keeps them consistent.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -69,8 +70,16 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
+# A timestamp that is a multiple of this is on shard 0 for every shard count from 1 to 12.
+SHARD_ZERO_SPAN_MS = math.lcm(*range(1, 13))
+
+
 class Snowflakes:
-    """Monotonic, time-based snowflake ids (so ``discord.Object(id).created_at`` is sane)."""
+    """Monotonic, time-based snowflake ids (so ``discord.Object(id).created_at`` is sane).
+
+    Discord routes a guild to shard ``(id >> 22) % shard_count``, and ``id >> 22`` is the
+    millisecond timestamp, so choosing a shard means choosing the timestamp.
+    """
 
     def __init__(self) -> None:
         self._last = 0
@@ -82,10 +91,33 @@ class Snowflakes:
         self._last = value
         return value
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """The next id with ``(id >> 22) % shard_count == shard_id`` (at most a few ms ahead)."""
+        if not 0 <= shard_id < shard_count:
+            raise ValueError(f"shard {shard_id} is not in range(0, {shard_count})")
+        value = self.next()
+        bump = (shard_id - (value >> 22)) % shard_count
+        if bump:
+            value = ((value >> 22) + bump) << 22
+            self._last = value
+        return value
+
+    def on_shard_zero(self) -> int:
+        """An id on shard 0 for any shard count up to 12, a little in the past (<28 s).
+
+        Its low 22 bits are all set, which ``next()`` never reaches within one millisecond,
+        so it cannot collide with the monotonic ids.
+        """
+        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        return ((ms - ms % SHARD_ZERO_SPAN_MS) << 22) | ((1 << 22) - 1)
+
 
 @dataclass(eq=False)
 class FakeUser:
-    """A Discord user; ``in_guild``/``role_ids`` describe its membership of the fake guild."""
+    """A Discord user; ``in_guild``/``role_ids`` describe its membership of the *default* guild.
+
+    Membership of other guilds lives in their :class:`FakeMember` objects.
+    """
 
     id: int
     name: str
@@ -124,6 +156,7 @@ class FakeRole:
     position: int = 1
     managed: bool = False
     color: int = 0
+    guild_id: int = 0
 
     @property
     def mention(self) -> str:
@@ -158,6 +191,20 @@ class FakeGuild:
     id: int
     name: str
     owner_id: int
+
+
+@dataclass(eq=False)
+class FakeMember:
+    """A user's membership of a guild other than the default one."""
+
+    user: FakeUser
+    guild_id: int
+    role_ids: list[int] = field(default_factory=list)
+    nick: str | None = None
+    joined_at: str = field(default_factory=now_iso)
+
+    def __repr__(self) -> str:
+        return f"<FakeMember {self.user.name} guild={self.guild_id}>"
 
 
 @dataclass(eq=False)
@@ -401,6 +448,7 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
     status: int = 0
     response: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)  # extra ones, e.g. on a 429
     message: FakeMessage | None = None  # message created/edited by this call
     interaction: FakeInteraction | None = None  # interaction this call answered
     at: float = field(default_factory=time.monotonic)

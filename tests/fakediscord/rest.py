@@ -29,6 +29,7 @@ from .validation import validate_modal
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
+    from .world import GuildWorld
 
 ROUTES: list[tuple[str, str, str]] = []  # (method, template, handler name)
 
@@ -63,9 +64,11 @@ class RestMixin:
             raise ApiError(404, 10008, "Unknown Message")
         return msg
 
-    def _check_guild(self: FakeDiscord, call: Call) -> None:
-        if _int(call.params["guild_id"]) != self.guild.id:
+    def _check_guild(self: FakeDiscord, call: Call) -> GuildWorld:
+        world = self.worlds.get(_int(call.params["guild_id"]))
+        if world is None:
             raise ApiError(404, 10004, "Unknown Guild")
+        return world
 
     def _check_application(self: FakeDiscord, call: Call) -> None:
         if _int(call.params["application_id"]) != self.application_id:
@@ -116,7 +119,7 @@ class RestMixin:
     async def _get_gateway_bot(self: FakeDiscord, call: Call) -> Any:
         return {
             "url": f"{self.url}/gateway",
-            "shards": 1,
+            "shards": self.shard_count,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 1000,
@@ -238,7 +241,7 @@ class RestMixin:
         channel = self._channel_or_404(call)
         msg = self._message_or_404(call, channel)
         if msg.author_id != self.bot_user.id and (
-            channel.is_dm or not self.permissions_of(self.bot_user) & MANAGE_MESSAGES
+            channel.is_dm or not self.permissions_of(self.bot_user, channel) & MANAGE_MESSAGES
         ):
             raise ApiError(403, 50013, "Missing Permissions")
         await self.delete_message(msg)
@@ -323,7 +326,7 @@ class RestMixin:
             thread_id or self.ids.next(),
             type,
             name=name,
-            guild_id=self.guild.id,
+            guild_id=parent.guild_id,
             parent_id=parent.id,
             owner_id=self.bot_user.id,
             member_ids={self.bot_user.id},
@@ -342,10 +345,10 @@ class RestMixin:
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
         return channel
 
-    def _thread_member_user(self: FakeDiscord, call: Call):
+    def _thread_member_user(self: FakeDiscord, call: Call, thread: FakeChannel):
         raw = call.params.get("user_id", "@me")
         user = self.bot_user if raw == "@me" else self.users.get(_int(raw))
-        if user is None or not user.in_guild:
+        if user is None or not self.world(thread).is_member(user):
             raise ApiError(404, 10007, "Unknown Member")
         return user
 
@@ -362,14 +365,14 @@ class RestMixin:
     @route("PUT", "/channels/{channel_id}/thread-members/{user_id}")
     async def _add_thread_member(self: FakeDiscord, call: Call) -> Any:
         thread = self._thread_or_404(call)
-        user = self._thread_member_user(call)
+        user = self._thread_member_user(call, thread)
         if user.id not in thread.member_ids:
             thread.member_ids.add(user.id)
             await self.dispatch(
                 "THREAD_MEMBERS_UPDATE",
                 {
                     "id": str(thread.id),
-                    "guild_id": str(self.guild.id),
+                    "guild_id": str(thread.guild_id),
                     "member_count": len(thread.member_ids),
                     "added_members": [self._thread_member_payload(thread, user.id)],
                 },
@@ -384,14 +387,14 @@ class RestMixin:
     @route("DELETE", "/channels/{channel_id}/thread-members/{user_id}")
     async def _remove_thread_member(self: FakeDiscord, call: Call) -> Any:
         thread = self._thread_or_404(call)
-        user = self._thread_member_user(call)
+        user = self._thread_member_user(call, thread)
         if user.id in thread.member_ids:
             thread.member_ids.discard(user.id)
             await self.dispatch(
                 "THREAD_MEMBERS_UPDATE",
                 {
                     "id": str(thread.id),
-                    "guild_id": str(self.guild.id),
+                    "guild_id": str(thread.guild_id),
                     "member_count": len(thread.member_ids),
                     "removed_member_ids": [str(user.id)],
                 },
@@ -406,7 +409,7 @@ class RestMixin:
     @route("GET", "/channels/{channel_id}/thread-members/{user_id}")
     async def _get_thread_member(self: FakeDiscord, call: Call) -> Any:
         thread = self._thread_or_404(call)
-        user = self._thread_member_user(call)
+        user = self._thread_member_user(call, thread)
         if user.id not in thread.member_ids:
             raise ApiError(404, 10007, "Unknown Member")
         return self._thread_member_payload(thread, user.id)
@@ -419,24 +422,21 @@ class RestMixin:
     # ------------------------------------------------------------------ guild
     @route("GET", "/guilds/{guild_id}")
     async def _get_guild(self: FakeDiscord, call: Call) -> Any:
-        self._check_guild(call)
-        data = self.guild_payload()
+        world = self._check_guild(call)
+        data = self.guild_payload(guild=world)
         if call.query.get("with_counts") in ("true", "1", "True"):
-            n = len([u for u in self.users.values() if u.in_guild])
+            n = len(world.members)
             data.update(approximate_member_count=n, approximate_presence_count=n)
         return data
 
     @route("GET", "/guilds/{guild_id}/channels")
     async def _get_guild_channels(self: FakeDiscord, call: Call) -> Any:
-        self._check_guild(call)
-        return [
-            c.payload() for c in self.channels.values() if c.type == GUILD_TEXT and not c.deleted
-        ]
+        return [c.payload() for c in self._check_guild(call).text_channels]
 
     @route("GET", "/guilds/{guild_id}/threads/active")
     async def _active_threads(self: FakeDiscord, call: Call) -> Any:
-        self._check_guild(call)
-        threads = [t for t in self.threads if not t.archived and self.can_view(self.bot_user, t)]
+        world = self._check_guild(call)
+        threads = [t for t in world.threads if not t.archived and self.can_view(self.bot_user, t)]
         return {
             "threads": [t.payload() for t in threads],
             "members": [
@@ -448,53 +448,52 @@ class RestMixin:
 
     @route("GET", "/guilds/{guild_id}/roles")
     async def _get_roles(self: FakeDiscord, call: Call) -> Any:
-        self._check_guild(call)
-        return [r.payload() for r in self.roles.values()]
+        return [r.payload() for r in self._check_guild(call).roles]
 
     @route("GET", "/guilds/{guild_id}/members")
     async def _list_members(self: FakeDiscord, call: Call) -> Any:
-        self._check_guild(call)
+        world = self._check_guild(call)
         after = int(call.query.get("after", 0))
         limit = int(call.query.get("limit", 1))
-        members = sorted(
-            (u for u in self.users.values() if u.in_guild and u.id > after), key=lambda u: u.id
-        )
-        return [self.member_payload(u) for u in members[:limit]]
+        members = sorted((u for u in world.members if u.id > after), key=lambda u: u.id)
+        return [self.member_payload(u, guild=world) for u in members[:limit]]
 
     @route("GET", "/guilds/{guild_id}/members/{user_id}")
     async def _get_member(self: FakeDiscord, call: Call) -> Any:
-        self._check_guild(call)
+        world = self._check_guild(call)
         user = self.users.get(_int(call.params["user_id"]))
-        if user is None or not user.in_guild:
+        if user is None or not world.is_member(user):
             raise ApiError(404, 10007, "Unknown Member")
-        return self.member_payload(user)
+        return self.member_payload(user, guild=world)
 
     @route("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}")
     async def _add_member_role(self: FakeDiscord, call: Call) -> Any:
-        user, role = self._member_and_role(call)
-        if role.id not in user.role_ids:
-            await self.set_roles(user, [self.roles[r] for r in user.role_ids] + [role])
+        world, user, role = self._member_and_role(call)
+        current = world.role_ids_of(user)
+        if role.id not in current:
+            await world.set_roles(user, [self.roles[r] for r in current] + [role])
         return None
 
     @route("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}")
     async def _remove_member_role(self: FakeDiscord, call: Call) -> Any:
-        user, role = self._member_and_role(call)
-        if role.id in user.role_ids:
-            await self.set_roles(user, [self.roles[r] for r in user.role_ids if r != role.id])
+        world, user, role = self._member_and_role(call)
+        current = world.role_ids_of(user)
+        if role.id in current:
+            await world.set_roles(user, [self.roles[r] for r in current if r != role.id])
         return None
 
     def _member_and_role(self: FakeDiscord, call: Call):
-        self._check_guild(call)
+        world = self._check_guild(call)
         user = self.users.get(_int(call.params["user_id"]))
-        if user is None or not user.in_guild:
+        if user is None or not world.is_member(user):
             raise ApiError(404, 10007, "Unknown Member")
         role = self.roles.get(_int(call.params["role_id"]))
-        if role is None or role is self.everyone_role:
+        if role is None or role.guild_id != world.id or role is world.everyone_role:
             raise ApiError(404, 10011, "Unknown Role")
-        bot_top = max((self.roles[r].position for r in self.bot_user.role_ids), default=0)
-        if not self.permissions_of(self.bot_user) & (1 << 28) or role.position >= bot_top:
+        bot_top = max((self.roles[r].position for r in world.role_ids_of(self.bot_user)), default=0)
+        if not world.permissions_of(self.bot_user) & (1 << 28) or role.position >= bot_top:
             raise ApiError(403, 50013, "Missing Permissions")
-        return user, role
+        return world, user, role
 
     # ------------------------------------------------------------------ application commands
     def _command_payload(
@@ -540,8 +539,7 @@ class RestMixin:
     def _scope(self: FakeDiscord, call: Call) -> int | None:
         self._check_application(call)
         if "guild_id" in call.params:
-            self._check_guild(call)
-            return self.guild.id
+            return self._check_guild(call).id
         return None
 
     async def _bulk_overwrite(self: FakeDiscord, call: Call) -> Any:

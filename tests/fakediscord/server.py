@@ -12,32 +12,29 @@ import json
 import mimetypes
 import re
 import traceback
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import discord
-import yarl
 from aiohttp import web
 
 from .actions import UserActionsMixin
-from .errors import ApiError, WaitTimeout, form_error, json_response
+from .endpoints import point_discord_at, restore_discord
+from .errors import ApiError, WaitTimeout, form_error, json_response, rate_limited
 from .gateway import (
     DIRECT_MESSAGES,
     GUILD_MESSAGES,
+    GUILDS,
     MESSAGE_CONTENT,
     Connection,
     GatewayMixin,
     GatewaySession,
 )
 from .models import (
-    ADMINISTRATOR,
-    ALL_PERMISSIONS,
     BOT_PERMISSIONS,
     DM,
     EPHEMERAL,
-    EVERYONE_PERMISSIONS,
-    GUILD_TEXT,
     LOADING,
     MANAGE_THREADS,
     PRIVATE_THREAD,
@@ -55,18 +52,21 @@ from .models import (
 )
 from .rest import ROUTES, RestMixin
 from .validation import validate_message
+from .world import GuildWorld, populate, shard_of
 
 _MENTION_RE = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION_RE = re.compile(r"<@&(\d+)>")
 
 
 class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
-    """A fake Discord with one guild, a few users and a text channel.
+    """A fake Discord with one guild, a few users and a text channel (more guilds on request).
 
     Default world (all attributes): ``guild``; roles ``everyone_role``, ``bot_role``,
     ``curator_role``, ``admin_role`` (administrator); users ``bot_user``, ``expert``,
     ``curator`` (curator role), ``admin`` (admin role, guild owner), ``stranger`` (no roles);
-    channel ``general``. All are guild members.
+    channel ``general``. All are guild members. The default guild is on shard 0 for any
+    shard count up to 12; ``add_guild()`` adds more guilds (``GuildWorld``).
+    ``shard_count`` is what ``GET /gateway/bot`` recommends.
     """
 
     def __init__(
@@ -78,17 +78,24 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         interaction_deadline: float | None = 3.0,
         bot_permissions: int = BOT_PERMISSIONS,
         heartbeat_interval_ms: int = 41250,
+        shard_count: int = 1,
     ) -> None:
+        if shard_count < 1:
+            raise ValueError("shard_count must be at least 1")
         self.ids = Snowflakes()
         self.token = token
         self.interaction_deadline = interaction_deadline
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.shard_count = shard_count
         self.url: str = ""
         self.application_id = self.ids.next()
+        self._bot_name = bot_name
+        self._bot_permissions = bot_permissions
 
         self.users: dict[int, FakeUser] = {}
         self.roles: dict[int, FakeRole] = {}
         self.channels: dict[int, FakeChannel] = {}
+        self.worlds: dict[int, GuildWorld] = {}
         self.messages: dict[int, FakeMessage] = {}
         self.attachments: dict[int, FakeAttachment] = {}
         self.interactions: dict[int, FakeInteraction] = {}
@@ -109,6 +116,8 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         self._connections: set[Connection] = set()
         self.gateway_received: list[dict[str, Any]] = []
         self.identifies: list[dict[str, Any]] = []
+        # ("identify" | "resume", session) in order, for waiting on reconnects
+        self.gateway_log: list[tuple[str, GatewaySession]] = []
         self.presence: dict[str, Any] | None = None
         self.resumes = 0
 
@@ -120,20 +129,20 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         # --- default world ---
         self.bot_user = FakeUser(self.application_id, bot_name, bot=True)
         self.users[self.bot_user.id] = self.bot_user
-        self.guild = FakeGuild(self.ids.next(), guild_name, owner_id=0)
-        self.everyone_role = FakeRole(self.guild.id, "@everyone", EVERYONE_PERMISSIONS, position=0)
-        self.roles[self.guild.id] = self.everyone_role
-        self.curator_role = self.add_role("curator")
-        self.admin_role = self.add_role("admin", ADMINISTRATOR)
-        # the bot's managed role sits above these, so it may assign them (roles added later sit higher)
-        self.bot_role = self.add_role(bot_name, bot_permissions, managed=True)
-        self.bot_user.role_ids.append(self.bot_role.id)
-        self.expert = self.add_user("expert")
-        self.curator = self.add_user("curator", roles=[self.curator_role])
-        self.admin = self.add_user("admin", roles=[self.admin_role])
-        self.stranger = self.add_user("stranger")
-        self.guild.owner_id = self.admin.id
-        self.general = self.add_text_channel("general")
+        # on shard 0 whatever shard count a test picks, so single-guild tests stay predictable
+        self.guild = FakeGuild(self.ids.on_shard_zero(), guild_name, owner_id=0)
+        self.default_world = world = GuildWorld(self, self.guild, default=True)
+        self.worlds[self.guild.id] = world
+        populate(world, bot_user=self.bot_user, bot_name=bot_name, bot_permissions=bot_permissions)
+        self.everyone_role = world.everyone_role
+        self.curator_role = world.curator_role
+        self.admin_role = world.admin_role
+        self.bot_role = world.bot_role
+        self.expert = world.expert
+        self.curator = world.curator
+        self.admin = world.admin
+        self.stranger = world.stranger
+        self.general = world.general
 
     # ------------------------------------------------------------------ world building
     def add_user(
@@ -144,6 +153,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         in_guild: bool = True,
         bot: bool = False,
     ) -> FakeUser:
+        """A new user; ``in_guild``/``roles`` are about the default guild."""
         user = FakeUser(
             self.ids.next(), name, bot=bot, in_guild=in_guild, role_ids=[r.id for r in roles]
         )
@@ -151,23 +161,99 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         return user
 
     def add_role(self, name: str, permissions: int = 0, *, managed: bool = False) -> FakeRole:
-        role = FakeRole(
-            self.ids.next(), name, permissions, position=len(self.roles), managed=managed
-        )
-        self.roles[role.id] = role
-        return role
+        """A role in the default guild."""
+        return self.default_world.add_role(name, permissions, managed=managed)
 
     def add_text_channel(self, name: str, *, topic: str | None = None) -> FakeChannel:
-        channel = FakeChannel(
-            self.ids.next(),
-            GUILD_TEXT,
-            name=name,
-            guild_id=self.guild.id,
-            topic=topic,
-            position=len([c for c in self.channels.values() if c.type == GUILD_TEXT]),
+        """A text channel in the default guild."""
+        return self.default_world.add_text_channel(name, topic=topic)
+
+    def add_guild(
+        self,
+        name: str | None = None,
+        *,
+        id: int | None = None,
+        shard: int | None = None,
+        shard_count: int | None = None,
+        admin: FakeUser | None = None,
+        curator: FakeUser | None = None,
+        expert: FakeUser | None = None,
+        stranger: FakeUser | None = None,
+    ) -> GuildWorld:
+        """Another guild with its own roles, ``general`` channel and inhabitants.
+
+        ``shard`` picks an id with ``(id >> 22) % shard_count == shard`` (``shard_count``
+        defaults to the server's). New users are named ``expert-2``, ``curator-2``...;
+        pass e.g. ``expert=server.expert`` to make an existing user (same id) play a part.
+        The bot is a member with its own managed role. Call it before starting the bot, or
+        then ``await server.join_guild(world)`` to tell a running bot.
+        """
+        n = len(self.worlds) + 1
+        if id is not None:
+            if id in self.worlds or id in self.roles or id in self.channels:
+                raise ValueError(f"id {id} is already used")
+            if shard is not None and shard_of(id, shard_count or self.shard_count) != shard:
+                raise ValueError(f"guild id {id} is not on shard {shard}")
+            guild_id = id
+        elif shard is not None:
+            guild_id = self.ids.next_on_shard(shard, shard_count or self.shard_count)
+        else:
+            guild_id = self.ids.next()
+        guild = FakeGuild(guild_id, name or f"Guild {n}", owner_id=0)
+        world = GuildWorld(self, guild, default=False)
+        self.worlds[guild.id] = world
+        return populate(
+            world,
+            bot_user=self.bot_user,
+            bot_name=self._bot_name,
+            bot_permissions=self._bot_permissions,
+            suffix=f"-{n}",
+            admin=admin,
+            curator=curator,
+            expert=expert,
+            stranger=stranger,
         )
-        self.channels[channel.id] = channel
-        return channel
+
+    async def join_guild(self, world: GuildWorld) -> None:
+        """The running bot was added to ``world``: GUILD_CREATE to the shard owning it."""
+
+        def payload(session: GatewaySession) -> dict[str, Any]:
+            data = self.guild_payload(full=True, session=session, guild=world)
+            # no ``unavailable`` key: that is how discord.py tells a join (on_guild_join)
+            # from an outage ending (on_guild_available)
+            del data["unavailable"]
+            return data
+
+        await self.dispatch("GUILD_CREATE", payload, intent=GUILDS, guild_id=world.id)
+
+    @property
+    def guilds(self) -> list[FakeGuild]:
+        return [w.guild for w in self.worlds.values()]
+
+    def world(self, where: Any = None) -> GuildWorld:
+        """The ``GuildWorld`` of a guild, guild id, channel, role or world (None: default)."""
+        if where is None:
+            return self.default_world
+        if isinstance(where, GuildWorld):
+            return where
+        if isinstance(where, FakeGuild):
+            where = where.id
+        elif isinstance(where, FakeChannel):
+            if where.guild_id is None:
+                raise LookupError(f"{where!r} is not in a guild")
+            where = where.guild_id
+        elif isinstance(where, FakeRole):
+            where = where.guild_id
+        try:
+            return self.worlds[int(where)]
+        except (KeyError, ValueError, TypeError):
+            raise LookupError(f"no guild {where!r} in the fake") from None
+
+    def shard_of(self, where: Any, shard_count: int | None = None) -> int:
+        """The shard a guild (or guild channel) lands on; DMs are on shard 0."""
+        if isinstance(where, FakeChannel) and where.guild_id is None:
+            return 0
+        return shard_of(self.world(where).id, shard_count or self.shard_count)
 
     def dm(self, user: FakeUser) -> FakeChannel:
         """The DM channel between the bot and ``user`` (created if needed)."""
@@ -206,37 +292,37 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         except (KeyError, ValueError):
             raise LookupError(f"no message {message!r} in the fake") from None
 
-    def permissions_of(self, user: FakeUser) -> int:
-        """Guild-level permissions (no channel overwrites in the fake)."""
-        if not user.in_guild:
-            return 0
-        if user.id == self.guild.owner_id:
-            return ALL_PERMISSIONS
-        perms = self.everyone_role.permissions
-        for role_id in user.role_ids:
-            if role_id in self.roles:
-                perms |= self.roles[role_id].permissions
-        return ALL_PERMISSIONS if perms & ADMINISTRATOR else perms
+    def permissions_of(self, user: FakeUser, guild: Any = None) -> int:
+        """Guild-level permissions in ``guild`` (default guild if None; no channel overwrites)."""
+        return self.world(guild).permissions_of(user)
 
     def can_view(self, user: FakeUser, channel: FakeChannel) -> bool:
         if channel.deleted:
             return False
         if channel.is_dm:
             return user is self.bot_user or user in channel.recipients
-        if not user.in_guild:
+        world = self.world(channel)
+        if not world.is_member(user):
             return False
         if channel.type == PRIVATE_THREAD:
-            return user.id in channel.member_ids or bool(self.permissions_of(user) & MANAGE_THREADS)
+            return user.id in channel.member_ids or bool(
+                world.permissions_of(user) & MANAGE_THREADS
+            )
         return True
 
     # ------------------------------------------------------------------ payload builders
-    def member_payload(self, user: FakeUser, *, with_user: bool = True) -> dict[str, Any]:
+    def member_payload(
+        self, user: FakeUser, *, with_user: bool = True, guild: Any = None
+    ) -> dict[str, Any]:
+        member = self.world(guild).member(user)
+        if member is None:
+            raise LookupError(f"{user!r} is not a member of {self.world(guild)!r}")
         data: dict[str, Any] = {
-            "nick": user.nick,
+            "nick": member.nick,
             "avatar": None,
             "banner": None,
-            "roles": [str(r) for r in user.role_ids],
-            "joined_at": user.joined_at,
+            "roles": [str(r) for r in member.role_ids],
+            "joined_at": member.joined_at,
             "premium_since": None,
             "deaf": False,
             "mute": False,
@@ -253,21 +339,22 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
     ) -> dict[str, Any]:
         data = channel.payload()
         if for_user is not None and not channel.is_dm:
-            data["permissions"] = str(self.permissions_of(for_user))
+            data["permissions"] = str(self.permissions_of(for_user, channel))
         return data
 
     def guild_payload(
-        self, *, full: bool = False, session: GatewaySession | None = None
+        self, *, full: bool = False, session: GatewaySession | None = None, guild: Any = None
     ) -> dict[str, Any]:
+        world = self.world(guild)
         data: dict[str, Any] = {
-            "id": str(self.guild.id),
-            "name": self.guild.name,
+            "id": str(world.id),
+            "name": world.name,
             "icon": None,
             "splash": None,
             "discovery_splash": None,
             "banner": None,
             "description": None,
-            "owner_id": str(self.guild.owner_id),
+            "owner_id": str(world.guild.owner_id),
             "afk_channel_id": None,
             "afk_timeout": 300,
             "verification_level": 0,
@@ -279,7 +366,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
             "premium_progress_bar_enabled": False,
             "preferred_locale": "en-US",
             "features": [],
-            "roles": [r.payload() for r in self.roles.values()],
+            "roles": [r.payload() for r in world.roles],
             "emojis": [],
             "stickers": [],
             "application_id": None,
@@ -291,24 +378,20 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
             "max_members": 500000,
         }
         if full:
-            members = [u for u in self.users.values() if u.in_guild]
+            members = world.members
             sent = members
             if session is not None and not session.has(2):  # GUILD_MEMBERS
                 sent = [self.bot_user]
             data.update(
-                joined_at=self.bot_user.joined_at,
+                joined_at=world.member(self.bot_user).joined_at,  # type: ignore[union-attr]
                 large=False,
                 unavailable=False,
                 member_count=len(members),
-                members=[self.member_payload(u) for u in sent],
-                channels=[
-                    c.payload()
-                    for c in self.channels.values()
-                    if c.type == GUILD_TEXT and not c.deleted
-                ],
+                members=[self.member_payload(u, guild=world) for u in sent],
+                channels=[c.payload() for c in world.text_channels],
                 threads=[
                     t.payload()
-                    for t in self.threads
+                    for t in world.threads
                     if not t.archived and self.can_view(self.bot_user, t)
                 ],
                 voice_states=[],
@@ -330,13 +413,14 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         interaction: FakeInteraction | None = None,
     ) -> dict[str, Any]:
         content = data.get("content") or ""
+        world = self.worlds.get(channel.guild_id or 0)
         mentions = []
         for uid in dict.fromkeys(_MENTION_RE.findall(content)):
             if int(uid) in self.users:
                 u = self.users[int(uid)]
                 m = u.payload()
-                if channel.guild_id and u.in_guild:
-                    m["member"] = self.member_payload(u, with_user=False)
+                if world is not None and world.is_member(u):
+                    m["member"] = self.member_payload(u, with_user=False, guild=world)
                 mentions.append(m)
         payload: dict[str, Any] = {
             "id": str(self.ids.next()),
@@ -358,10 +442,10 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         }
         if data.get("nonce") is not None:
             payload["nonce"] = data["nonce"]
-        if channel.guild_id:
-            payload["guild_id"] = str(channel.guild_id)
-            if author.in_guild and interaction is None:
-                payload["member"] = self.member_payload(author, with_user=False)
+        if world is not None:
+            payload["guild_id"] = str(world.id)
+            if world.is_member(author) and interaction is None:
+                payload["member"] = self.member_payload(author, with_user=False, guild=world)
         ref = data.get("message_reference")
         if ref and ref.get("message_id"):
             ref_id = int(ref["message_id"])
@@ -582,11 +666,18 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         return [c for c in self.calls if c.interaction is not None and c.interaction.id == iid]
 
     # ------------------------------------------------------------------ commands
-    def command(self, name: str, *, guild: bool | None = None) -> dict[str, Any] | None:
-        """A synced chat-input command by top-level name (guild scope first, then global)."""
-        scopes: list[int | None] = [self.guild.id, None] if guild is not False else [None]
+    def command(
+        self, name: str, *, guild: bool | None = None, where: Any = None
+    ) -> dict[str, Any] | None:
+        """A synced chat-input command by top-level name (guild scope first, then global).
+
+        ``guild=True`` looks only at the guild scope, ``False`` only at global commands;
+        ``where`` names the guild (default: the default guild).
+        """
+        gid = self.world(where).id
+        scopes: list[int | None] = [gid, None] if guild is not False else [None]
         if guild is True:
-            scopes = [self.guild.id]
+            scopes = [gid]
         for scope in scopes:
             cmd = self.commands.get(scope, {}).get((name, 1))
             if cmd is not None:
@@ -711,16 +802,65 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         code: int = 0,
         message: str = "injected failure",
         times: int = 1,
+        headers: dict[str, str] | None = None,
         **params: Any,
     ) -> None:
-        """Make the next ``times`` matching calls fail (use 4xx/503: discord.py retries 500s slowly)."""
+        """Make the next ``times`` matching calls fail before they do anything.
+
+        discord.py retries 500, 502, 504 and 524 after sleeping 1, 3, 5, 7 then 9 s (five
+        attempts in all); 503 and 4xx are raised at once. Keep ``times`` small.
+        """
+        self._add_failure(
+            method, route, times, params, lambda: ApiError(status, code, message, headers=headers)
+        )
+
+    def rate_limit_next(
+        self,
+        method: str,
+        route: str,
+        *,
+        retry_after: float = 0.05,
+        scope: str = "user",
+        times: int = 1,
+        bucket: str | None = None,
+        cloudflare: bool = False,
+        **params: Any,
+    ) -> None:
+        """Answer the next ``times`` matching calls with a 429 as Discord sends it.
+
+        ``scope`` is ``"user"`` (per-route bucket), ``"shared"`` (per resource) or
+        ``"global"`` (``global: true``: discord.py then holds back *every* request for
+        ``retry_after``). discord.py sleeps the body's ``retry_after`` and retries, five
+        attempts in all; it raises ``RateLimited`` at once if ``retry_after`` exceeds the
+        client's ``max_ratelimit_timeout``. ``cloudflare=True`` sends the HTML 429 of an IP
+        ban instead, which discord.py raises as ``HTTPException`` without retrying.
+        """
+        if scope not in ("user", "shared", "global"):
+            raise ValueError(f"scope must be user, shared or global, not {scope!r}")
+        bucket = bucket or f"fake-{zlib.crc32(f'{method.upper()} {route}'.encode()):08x}"
+        self._add_failure(
+            method,
+            route,
+            times,
+            params,
+            lambda: rate_limited(retry_after, scope, bucket, cloudflare=cloudflare),
+        )
+
+    def _add_failure(
+        self,
+        method: str,
+        route: str,
+        times: int,
+        params: dict[str, Any],
+        make: Callable[[], ApiError],
+    ) -> None:
         self._failures.append(
             {
                 "method": method.upper(),
                 "route": route,
                 "params": params,
                 "times": times,
-                "error": ApiError(status, code, message),
+                "make": make,
             }
         )
 
@@ -757,18 +897,17 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
 
     @contextlib.contextmanager
     def patch_discord(self) -> Iterator[None]:
-        """Point discord.py's REST base and gateway URL at this fake (restored on exit)."""
+        """Point discord.py's REST base and gateway URL at this fake (restored on exit).
+
+        For a bot in another process, ``python -m fakediscord.launch`` does the same there.
+        """
         if not self.url:
             raise RuntimeError("start the FakeDiscord before patching discord.py")
-        old_base = discord.http.Route.BASE
-        old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-        discord.http.Route.BASE = self.url + "/api/v10"
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.url + "/gateway")
+        old = point_discord_at(self.url)
         try:
             yield
         finally:
-            discord.http.Route.BASE = old_base
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+            restore_discord(old)
 
     async def _serve_attachment(self, request: web.Request) -> web.Response:
         try:
@@ -844,7 +983,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
             json=body,
             files=files,
         )
-        status, response = 200, None
+        status, response, headers = 200, None, {}
         try:
             match, path_matched = self._match_route(request.method, path)
             if not raw_path.startswith("/api/v10/"):
@@ -865,7 +1004,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
             else:
                 status, response = (204, None) if result is None else (200, result)
         except ApiError as exc:
-            status, response = exc.status, exc.body()
+            status, response, headers = exc.status, exc.body(), exc.headers
         except Exception:
             tb = traceback.format_exc()
             self._internal_error(f"{request.method} {path}:\n{tb}")
@@ -873,11 +1012,11 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
                 400,
                 {"message": f"fakediscord internal error: {tb.splitlines()[-1]}", "code": 0},
             )
-        call.status, call.response = status, response
+        call.status, call.response, call.response_headers = status, response, headers
         self._record(call)
         if status == 204:
             return web.Response(status=204)
-        return json_response(response, status)
+        return json_response(response, status, headers)
 
     def _maybe_fail(self, call: Call) -> None:
         for failure in self._failures:
@@ -885,7 +1024,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
                 failure["method"], failure["route"], **failure["params"]
             ):
                 failure["times"] -= 1
-                raise failure["error"]
+                raise failure["make"]()
 
 
 # ---------------------------------------------------------------------- helpers

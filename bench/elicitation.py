@@ -13,6 +13,7 @@ Four interviewers put up to 30 questions to each (guide questions and follow-ups
     python -m bench.elicitation --markdown       # the tables in docs/interviewing.md
     python -m bench.elicitation --transcripts D  # also write every interview to D/*.json
     python -m bench.elicitation --sensitivity    # also with the threshold 0.05 lower and higher
+    python -m bench.elicitation --calibrate      # where the simulator's threshold comes from
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from bench.simexperts import (
     Embeddings,
     SimExpert,
     all_experts,
+    calibration,
 )
 
 QUESTIONS = 30
@@ -468,6 +470,11 @@ def markdown(result: dict) -> str:
 def main(argv: list[str]) -> None:
     from bench.__main__ import show
 
+    if "--calibrate" in argv:
+        from knowledge.embeddings import SentenceTransformerEncoder
+
+        show("simulator threshold", calibration(Embeddings(SentenceTransformerEncoder())))
+        return
     result = evaluate(sensitivity="--sensitivity" in argv)
     if "--transcripts" in argv:
         folder = Path(argv[argv.index("--transcripts") + 1])

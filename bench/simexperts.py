@@ -50,7 +50,7 @@ STOPWORDS = frozenset(
     where which while who whom why will with would you your yours yourself yourselves may might must
     shall one ones us yes well okay oh um uh mm hmm like really right think know see say said get
     i'm you're it's don't that's there's we're they're isn't can't won't i've i'd i'll doesn't
-    got go going way thing things kind lot whether even much many still yet""".split()
+    got go going way thing things kind lot whether even much many still yet several based""".split()
 )
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])|(?<=[.!?]\))\s+(?=[A-Z\"(])|\s+-\s+")
@@ -402,7 +402,10 @@ def calibration(embeddings: Embeddings) -> dict:
             name = e.title.split(",")[0]
             asked = [q for q, who in zip(justices, answered_by, strict=True) if who == name]
             on += list(best(asked, e)) if asked else []
-    pct = lambda xs, p: float(np.percentile(xs, p))  # noqa: E731
+
+    def pct(values, p):
+        return float(np.percentile(values, p))
+
     return {
         "off-domain questions": len(off),
         "off-domain best similarity, median": pct(off, 50),

@@ -94,7 +94,8 @@ def fixed_questions(profession: str) -> list[str]:
 
 @asynccontextmanager
 async def tacit(encoder, folder: Path, **interview):
-    """tacit's services on a scratch SQLite database and embedded Chroma; yields a Session maker."""
+    """tacit's services on a scratch SQLite database and embedded Chroma (`interview` overrides
+    its interview settings); Session below is the only other code that touches them."""
     from knowledge.config import load_settings
     from knowledge.services import open_services
 
@@ -116,7 +117,7 @@ class Session:
         self.svc, self.key, self.guide = svc, key, guide
         self.interview_id: int | None = None
 
-    async def start(self) -> tuple[str, bool] | None:
+    async def start(self) -> tuple[str, bool]:
         ex = await self.svc.experts.identify("bench", self.key, self.key)
         await self.svc.experts.give_consent(ex.id)
         ask = await self.svc.engine.start(ex.id, self.guide, channel="terminal")

@@ -349,7 +349,7 @@ async def _run(encoder, experts: list[SimExpert], embeddings: Embeddings, plan) 
 
 def evaluate(encoder=None, *, sensitivity: bool = False) -> dict:
     """Every interview and its measures; the raw material of run() and the markdown tables."""
-    from knowledge.embeddings import SentenceTransformerEncoder
+    from knowledge.index import SentenceTransformerEncoder
 
     enc = encoder or SentenceTransformerEncoder()
     t = time.perf_counter()
@@ -472,7 +472,7 @@ def main(argv: list[str]) -> None:
     from bench.__main__ import show
 
     if "--calibrate" in argv:
-        from knowledge.embeddings import SentenceTransformerEncoder
+        from knowledge.index import SentenceTransformerEncoder
 
         show("simulator threshold", calibration(Embeddings(SentenceTransformerEncoder())))
         return

@@ -15,6 +15,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+ROOT = Path(__file__).resolve().parents[1]
+# Subprocesses (tacit, bot processes) import this checkout, whichever checkout the virtual
+# environment was installed from.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(ROOT), *([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])]
+)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")

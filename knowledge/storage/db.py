@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from knowledge.errors import SetupError
+from knowledge.storage.tenancy import SCOPE_KEY, Scope
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,13 @@ def _safe(url: str) -> str:
 
 
 class Database:
-    """One engine and one session factory for the process."""
+    """One engine and one session factory for the process.
+
+    Its sessions see every server's rows (the operator's view); `scoped(scope)` gives a view of
+    the same engine whose sessions see one server's rows only (`storage/tenancy.py`).
+    """
+
+    scope: Scope | None = None  # None: unscoped
 
     def __init__(self, url: str, *, echo: bool = False):
         try:
@@ -58,11 +66,31 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    async def upgrade(self) -> None:
-        """Bring the schema to the newest migration."""
+    def scoped(self, scope: Scope) -> Database:
+        """The same engine, with sessions that see `scope`'s rows only. Never closed itself."""
+        view = copy.copy(self)
+        view.scope = scope
+        view.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={SCOPE_KEY: scope}
+        )
+        return view
+
+    async def upgrade(self, *, home_guild_id: int | None = None) -> None:
+        """Bring the schema to the newest migration.
+
+        `home_guild_id` ([discord] home_guild_id) is where Discord rows written before tenancy
+        existed are put by migration 0002; without it they belong to no server until
+        `tacit tenancy assign` gives them one.
+        """
         try:
             async with self.engine.begin() as conn:
-                await conn.run_sync(_upgrade_sync)
+                if self.is_sqlite:
+                    # A migration that rebuilds a table (SQLite's ALTER) drops the old one: with
+                    # foreign keys on, that would cascade into every row referring to it.
+                    await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await conn.run_sync(_upgrade_sync, home_guild_id)
+            if self.is_sqlite:  # fresh connections, with foreign keys on again (_sqlite_pragmas)
+                await self.engine.dispose()
         except (OSError, ConnectionError) as e:
             raise DatabaseError(f"database.url: cannot connect to {_safe(self.url)}: {e}") from None
         except Exception as e:
@@ -95,15 +123,16 @@ def alembic_config() -> Config:
     return cfg
 
 
-def _upgrade_sync(connection) -> None:
+def _upgrade_sync(connection, home_guild_id: int | None = None) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
+    cfg.attributes["home_guild_id"] = home_guild_id
     command.upgrade(cfg, "head")
 
 
-async def upgrade(url: str) -> None:
+async def upgrade(url: str, *, home_guild_id: int | None = None) -> None:
     db = Database(url)
     try:
-        await db.upgrade()
+        await db.upgrade(home_guild_id=home_guild_id)
     finally:
         await db.close()

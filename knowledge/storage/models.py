@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -63,9 +65,22 @@ class Base(DeclarativeBase):
     }
 
 
-class Expert(Base):
+class Tenanted:
+    """A row that belongs to one Discord server (`guild_id`), or to none: the terminal's.
+
+    Sessions opened for one tenant see only its rows (`storage/tenancy.py` adds the filter to
+    every ORM statement), so no query can forget it.
+    """
+
+    # Discord snowflakes need 64 bits. NULL: the terminal's (seen from the command line only).
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Expert(Tenanted, Base):
+    """A person as one server (or the terminal) knows them: consent, pay and pseudonym are
+    per server, so the same Discord user interviewed in two servers is two records."""
+
     __tablename__ = "experts"
-    __table_args__ = (UniqueConstraint("platform", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(32))  # "discord", "terminal"
@@ -78,6 +93,8 @@ class Expert(Base):
     consent_version: Mapped[str | None] = mapped_column(String(64))
     consent_text: Mapped[str | None] = mapped_column(Text)
     consented_at: Mapped[datetime | None]
+    # A nudge after `[interview] remind_after_hours` of a paused or idle interview (/me reminders).
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     interviews: Mapped[list[Interview]] = relationship(
@@ -85,9 +102,25 @@ class Expert(Base):
     )
 
 
-class Interview(Base):
+# One record per person and server. NULLs are distinct in a UNIQUE index, so coalesce makes the
+# terminal (guild NULL) one tenant too; no Discord id is 0.
+Index(
+    "uq_experts_identity",
+    Expert.platform,
+    Expert.external_id,
+    func.coalesce(Expert.guild_id, 0),
+    unique=True,
+)
+
+
+class Interview(Tenanted, Base):
+    """One run of a guide with one expert; its server is its expert's."""
+
     __tablename__ = "interviews"
-    __table_args__ = (Index("ix_interviews_expert_status", "expert_id", "status"),)
+    __table_args__ = (
+        Index("ix_interviews_expert_status", "expert_id", "status"),
+        Index("ix_interviews_guild", "guild_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id", ondelete="CASCADE"))
@@ -105,6 +138,8 @@ class Interview(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     summary_source: Mapped[str | None] = mapped_column(String(100))
     summary_correction: Mapped[str | None] = mapped_column(Text)
+    # When the last reminder was sent; another waits for new activity (last_activity_at).
+    reminded_at: Mapped[datetime | None]
 
     expert: Mapped[Expert] = relationship(back_populates="interviews")
     turns: Mapped[list[Turn]] = relationship(
@@ -143,12 +178,17 @@ class Turn(Base):
     )
 
 
-class Entry(Base):
-    """A question-and-answer pair derived from a turn: what curators review and datasets hold."""
+class Entry(Tenanted, Base):
+    """A question-and-answer pair derived from a turn: what curators review and datasets hold.
+
+    Its server is its interview's. Three texts of the answer, never overwritten by each other:
+    the expert's `answer`, the expert's own `corrected_answer`, and a curator's `edited_answer`.
+    """
 
     __tablename__ = "entries"
     __table_args__ = (
         Index("ix_entries_status_guide", "status", "guide_slug"),
+        Index("ix_entries_guild_status", "guild_id", "status"),
         Index("ix_entries_interview", "interview_id"),
         Index("ix_entries_unindexed", "indexed_hash"),
     )
@@ -163,6 +203,9 @@ class Entry(Base):
     part: Mapped[int] = mapped_column(Integer, default=0)  # when one answer became several entries
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)  # the expert's words, never changed
+    # The expert's own correction (/me entries): kept beside `answer`, which stays as it was.
+    corrected_answer: Mapped[str | None] = mapped_column(Text)
+    corrected_at: Mapped[datetime | None]
     draft_source: Mapped[str] = mapped_column(String(100), default="guide")
     edited_question: Mapped[str | None] = mapped_column(Text)
     edited_answer: Mapped[str | None] = mapped_column(Text)
@@ -191,8 +234,14 @@ class Entry(Base):
         return self.edited_question or self.question
 
     @property
+    def expert_answer(self) -> str:
+        """The expert's words as they stand: their correction, else their answer."""
+        return self.corrected_answer or self.answer
+
+    @property
     def final_answer(self) -> str:
-        return self.edited_answer or self.answer
+        """What datasets ship: a curator's edit, else the expert's correction, else the answer."""
+        return self.edited_answer or self.corrected_answer or self.answer
 
 
 class AuditEvent(Base):
@@ -218,3 +267,98 @@ class IndexDeletion(Base):
 
     entry_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CuratorRole(Tenanted, Base):
+    """A role whose members curate one server, set from Discord by its admins (/review curators);
+    `[discord] curator_roles` in the settings adds to these."""
+
+    __tablename__ = "curator_roles"
+    __table_args__ = (UniqueConstraint("guild_id", "role_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role_id: Mapped[int] = mapped_column(BigInteger)
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Export(Tenanted, Base):
+    """A dataset tacit wrote: who made it, where its files are, what they hold.
+
+    `guild_id` is the server it was made for (NULL: the operator's, from the command line).
+    Forgetting an expert or withdrawing an entry rewrites (or deletes) the files still there.
+    """
+
+    __tablename__ = "exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(40))  # "all", "terminal", "guild:<id>"
+    format: Mapped[str] = mapped_column(String(16))
+    out: Mapped[str] = mapped_column(Text)  # the path asked for (a file, or a folder for hf)
+    # [{"path", "size", "sha256"}] as last written by tacit: a file changed since is left alone.
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # The card's fields (hf), so a rewritten folder gets a card with the new counts.
+    card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    examples: Mapped[int] = mapped_column(Integer, default=0)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    # on_disk, rewritten (erasure removed examples), deleted (erasure removed the files), gone
+    status: Mapped[str] = mapped_column(String(16), default="on_disk")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ExportEntry(Base):
+    """An entry an export holds (no foreign key: the entry may be gone, the record stays)."""
+
+    __tablename__ = "export_entries"
+    __table_args__ = (Index("ix_export_entries_entry", "entry_id"),)
+
+    export_id: Mapped[int] = mapped_column(
+        ForeignKey("exports.id", ondelete="CASCADE"), primary_key=True
+    )
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class ExportExpert(Base):
+    """An expert pseudonym an export holds."""
+
+    __tablename__ = "export_experts"
+    __table_args__ = (Index("ix_export_experts_pseudonym", "pseudonym"),)
+
+    export_id: Mapped[int] = mapped_column(
+        ForeignKey("exports.id", ondelete="CASCADE"), primary_key=True
+    )
+    pseudonym: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class ExportPost(Base):
+    """A message a front-end posted with an export attached (the bot's DM to the curator), so
+    erasure can delete it: `where` is "discord:<channel id>:<message id>"."""
+
+    __tablename__ = "export_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id", ondelete="CASCADE"), index=True)
+    where: Mapped[str] = mapped_column(String(100))
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+
+class PayRecord(Tenanted, Base):
+    """What a forgotten expert was owed for one interview, kept without their name or words."""
+
+    __tablename__ = "pay_records"
+    __table_args__ = (Index("ix_pay_records_pseudonym", "pseudonym"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(32))
+    interview_started_at: Mapped[datetime]
+    active_seconds: Mapped[float] = mapped_column(Float)
+    rate_per_hour: Mapped[float] = mapped_column(Float)
+    amount: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(8))
+    entries_total: Mapped[int] = mapped_column(Integer, default=0)
+    entries_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    paid_at: Mapped[datetime | None]
+    forgotten_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,7 +15,7 @@ from pydantic_settings import (
 )
 
 from knowledge.errors import SetupError
-from knowledge.vocab import PIIPolicy
+from knowledge.vocab import OnErasure, PIIPolicy
 
 DEFAULT_CONFIG = Path("config.toml")
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -69,6 +69,8 @@ class InterviewSettings(_Section):
     max_active_per_expert: int = Field(default=1, ge=1)
     # Gaps between messages longer than this do not count as interviewing time.
     idle_gap_minutes: float = Field(default=10.0, gt=0)
+    # One nudge (Discord) for an interview paused or idle this long; 0 turns reminders off.
+    remind_after_hours: float = Field(default=24.0, ge=0)
 
 
 class ConsentSettings(_Section):
@@ -111,8 +113,31 @@ class DiscordSettings(_Section):
     dev_guild_id: int | None = None
     # Shards: 0 = one connection; "auto" lets Discord decide (AutoShardedBot); N = N shards.
     shards: int | Literal["auto"] = 0
-    # Role ids or names whose members are curators, per guild id ("*" for every guild).
+    # Role ids or names whose members are curators, per guild id ("*" for every guild); roles
+    # set with /review curators add to these.
     curator_roles: dict[str, list[str]] = Field(default_factory=dict)
+    # The server interviews started in DMs belong to (and Discord data from before servers
+    # were told apart). Unset: DM interviews are refused.
+    home_guild_id: int | None = None
+    # Servers the bot serves; in any other it answers one line and stores nothing. Empty: all.
+    allowed_guilds: list[int] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _home_is_allowed(self) -> DiscordSettings:
+        if (
+            self.allowed_guilds
+            and self.home_guild_id
+            and self.home_guild_id not in self.allowed_guilds
+        ):
+            raise ValueError(
+                f"home_guild_id {self.home_guild_id} is not in allowed_guilds: "
+                "DM interviews would belong to a server the bot does not serve"
+            )
+        return self
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether the bot works in this server (DMs: None, always)."""
+        return guild_id is None or not self.allowed_guilds or guild_id in self.allowed_guilds
 
 
 class PaySettings(_Section):
@@ -128,6 +153,8 @@ class ExportSettings(_Section):
     pii: PIIPolicy = PIIPolicy.redact
     dedupe_similarity: float = Field(default=0.95, gt=0, le=1.01)
     seed: int = 13
+    # What forgetting an expert or withdrawing an entry does to export files still on disk.
+    on_erasure: OnErasure = OnErasure.rewrite
 
 
 class ReviewSettings(_Section):

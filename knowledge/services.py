@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 
 from knowledge.config import Settings
 from knowledge.experts import ExpertService
+from knowledge.export.registry import ExportRegistry
 from knowledge.guides import DEFAULT_GUIDES_DIR, GuideError, GuideLibrary
 from knowledge.index import BatchingEmbedder, Encoder, Indexer, VectorIndex
 from knowledge.interview import InterviewEngine
 from knowledge.interview.probes import RuleProbes
 from knowledge.review import ReviewService
-from knowledge.storage import Database
+from knowledge.review.curators import CuratorRoles
+from knowledge.storage import Database, Scope
 
 if TYPE_CHECKING:
     from knowledge.llm import LLMAssist
@@ -23,8 +25,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class TenantServices:
+    """One server's view of the core: review, payouts and exports see its rows only, because
+    their sessions are scoped (`storage/tenancy.py`). What the bot gives curators."""
+
+    scope: Scope
+    settings: Settings
+    db: Database  # scoped
+    guides: GuideLibrary
+    index: VectorIndex
+    experts: ExpertService  # earnings and pay records of this server
+    review: ReviewService
+    exports: ExportRegistry
+
+
 @dataclass
 class Services:
+    """The operator's view of everything (the command line, the interview engine, the indexer);
+    `tenant(scope)` gives one server's."""
+
     settings: Settings
     db: Database
     guides: GuideLibrary
@@ -34,8 +54,38 @@ class Services:
     engine: InterviewEngine
     experts: ExpertService
     review: ReviewService
+    exports: ExportRegistry
+    curators: CuratorRoles
     llm: LLMAssist | None = None  # when [llm] is configured; .stats counts calls and fallbacks
     _background: list[asyncio.Task] | None = None
+    _tenants: dict[Scope, TenantServices] | None = None
+
+    def tenant(self, scope: Scope) -> TenantServices:
+        """The services as one server (or the terminal, or everything) sees them."""
+        if self._tenants is None:
+            self._tenants = {}
+        if scope not in self._tenants:
+            db = self.db.scoped(scope)
+            experts = _experts(self.settings, db, self.guides, self.embedder, self.indexer)
+            self._tenants[scope] = TenantServices(
+                scope,
+                self.settings,
+                db,
+                self.guides,
+                self.index,
+                experts,
+                ReviewService(
+                    db,
+                    self.index,
+                    self.embedder,
+                    self.indexer,
+                    self.guides,
+                    self.settings,
+                    experts=experts,
+                ),
+                ExportRegistry(db, self.settings.export.on_erasure),
+            )
+        return self._tenants[scope]
 
     async def close(self) -> None:
         await self.engine.drain()
@@ -78,7 +128,7 @@ async def build(
     db = Database(settings.database.url, echo=settings.database.echo)
     try:
         if migrate:
-            await db.upgrade()
+            await db.upgrade(home_guild_id=settings.discord.home_guild_id)
     except Exception:
         await db.close()
         raise
@@ -100,9 +150,23 @@ async def build(
         drafter=llm.drafter if llm else None,
         summarizer=llm.summary if llm else None,
     )
-    experts = ExpertService(db, guides, settings.consent, settings.pay)
+    exports = ExportRegistry(db, settings.export.on_erasure)
+    experts = _experts(settings, db, guides, embedder, indexer, eraser=exports)
     review = ReviewService(db, index, embedder, indexer, guides, settings, experts=experts)
-    svc = Services(settings, db, guides, embedder, index, indexer, engine, experts, review, llm)
+    svc = Services(
+        settings,
+        db,
+        guides,
+        embedder,
+        index,
+        indexer,
+        engine,
+        experts,
+        review,
+        exports,
+        CuratorRoles(db),
+        llm,
+    )
     if background:
         svc._background = [
             asyncio.create_task(indexer.run(), name="tacit-indexer"),
@@ -110,6 +174,18 @@ async def build(
         ]
         indexer.notify()  # index what an earlier run left owed
     return svc
+
+
+def _experts(settings, db, guides, embedder, indexer, *, eraser=None) -> ExpertService:
+    return ExpertService(
+        db,
+        guides,
+        settings.consent,
+        settings.pay,
+        embedder=embedder,
+        indexer=indexer,
+        eraser=eraser,
+    )
 
 
 async def _prepare(engine: InterviewEngine) -> None:

@@ -27,6 +27,7 @@ class TurnStatus(StrEnum):
     asked = "asked"
     answered = "answered"
     skipped = "skipped"
+    withdrawn = "withdrawn"  # the expert withdrew every entry of the answer: its words are gone
 
 
 class EntryStatus(StrEnum):
@@ -57,6 +58,13 @@ class PIIPolicy(StrEnum):
     redact = "redact"  # replace each span with a placeholder such as [PHONE]
     hold = "hold"  # leave the whole example out
     off = "off"  # keep the text as it is
+
+
+class OnErasure(StrEnum):
+    """What erasure (forgetting an expert, withdrawing an entry) does to export files on disk."""
+
+    rewrite = "rewrite"  # write them again without the erased examples
+    delete = "delete"  # delete every file of an export that held any of them
 
 
 class ExportPhase(StrEnum):

@@ -20,6 +20,8 @@ class ExpertView:
     profession: str | None
     consented: bool
     consent_version: str | None
+    guild_id: int | None = None  # the server this record belongs to; None: the terminal
+    reminders: bool = True
 
 
 def view_of(ex: Expert) -> ExpertView:
@@ -32,6 +34,8 @@ def view_of(ex: Expert) -> ExpertView:
         ex.profession,
         ex.consented_at is not None,
         ex.consent_version,
+        ex.guild_id,
+        bool(ex.reminders) if ex.reminders is not None else True,
     )
 
 

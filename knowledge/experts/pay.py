@@ -9,16 +9,19 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from knowledge.config import PaySettings
+from knowledge.experts.errors import ExpertError
 from knowledge.guides import GuideLibrary
-from knowledge.storage import AuditEvent, Database, Entry, Expert, Interview
+from knowledge.storage import AuditEvent, Database, Entry, Expert, Interview, PayRecord, utcnow
 from knowledge.vocab import EntryStatus
+
+FORGOTTEN_NAME = "(forgotten expert)"
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Earnings:
-    expert_id: int
+    expert_id: int | None  # None: a forgotten expert, known by pseudonym only (pay records)
     display_name: str
     pseudonym: str
     active_seconds: float
@@ -28,6 +31,11 @@ class Earnings:
     amount: float
     currency: str
     rate_note: str  # "105.00 USD/h" or "mixed rates" when guides differ
+    paid: bool | None = None  # pay records: whether the operator marked it paid
+
+    @property
+    def forgotten(self) -> bool:
+        return self.expert_id is None
 
     @property
     def hours(self) -> float:
@@ -74,8 +82,13 @@ class Pay:
         expert_id: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        forgotten: bool = True,
     ) -> list[Earnings]:
-        """Active time, accepted entries and amount due, per expert (interviews started in range)."""
+        """Active time, accepted entries and amount due, per expert (interviews started in range).
+
+        With `forgotten` (and no `expert_id`), forgotten experts' pay records come after, by
+        pseudonym.
+        """
         q = select(Interview, Expert).join(Expert, Interview.expert_id == Expert.id)
         if expert_id is not None:
             q = q.where(Interview.expert_id == expert_id)
@@ -126,4 +139,64 @@ class Pay:
                     note,
                 )
             )
-        return sorted(out, key=lambda e: e.display_name.lower())
+        out.sort(key=lambda e: e.display_name.lower())
+        if forgotten and expert_id is None:
+            out += await self._pay_records(since, until)
+        return out
+
+    async def _pay_records(self, since: datetime | None, until: datetime | None) -> list[Earnings]:
+        q = select(PayRecord).order_by(PayRecord.pseudonym, PayRecord.id)
+        if since is not None:
+            q = q.where(PayRecord.interview_started_at >= since)
+        if until is not None:
+            q = q.where(PayRecord.interview_started_at < until)
+        async with self.db.sessions() as s:
+            rows = list(await s.scalars(q))
+        per: dict[str, list[PayRecord]] = {}
+        for r in rows:
+            per.setdefault(r.pseudonym, []).append(r)
+        out = []
+        for pseudonym, records in per.items():
+            rates = {r.rate_per_hour for r in records}
+            currency = records[0].currency
+            note = f"{next(iter(rates)):.2f} {currency}/h" if len(rates) == 1 else "mixed"
+            out.append(
+                Earnings(
+                    None,
+                    FORGOTTEN_NAME,
+                    pseudonym,
+                    sum(r.active_seconds for r in records),
+                    len(records),
+                    sum(r.entries_total for r in records),
+                    sum(r.entries_accepted for r in records),
+                    round(sum(r.amount for r in records), 2),
+                    currency,
+                    note,
+                    paid=all(r.paid_at is not None for r in records),
+                )
+            )
+        return out
+
+    async def mark_paid(self, pseudonym: str, *, actor: str) -> int:
+        """Mark a forgotten expert's pay records paid; how many were still unpaid."""
+        pseudonym = pseudonym.strip()
+        async with self.db.sessions() as s, s.begin():
+            rows = list(await s.scalars(select(PayRecord).where(PayRecord.pseudonym == pseudonym)))
+            if not rows:
+                raise ExpertError(
+                    f"no pay records for {pseudonym!r} (only forgotten experts have them)"
+                )
+            unpaid = [r for r in rows if r.paid_at is None]
+            now = utcnow()
+            for r in unpaid:
+                r.paid_at = now
+            s.add(
+                AuditEvent(
+                    actor=actor,
+                    action="pay.paid",
+                    entity="pay_record",
+                    entity_id=None,
+                    after={"pseudonym": pseudonym, "records": len(unpaid)},
+                )
+            )
+            return len(unpaid)

@@ -9,18 +9,25 @@ An export reads SQL twice, never holding texts for the whole selection:
    exports (`scrub`) while the previous group is written; CPU work never runs on the event
    loop, so the Discord bot can await an export.
 
-Experts who never consented are never read; experts who withdrew are gone from SQL.
+Experts who never consented are never read; experts who withdrew are gone from SQL. Every
+export is recorded (`registry`), so that erasure can take words out of the files already
+written (`erase`).
 """
 
 from knowledge.export.options import ExportError, ExportOptions, ExportReport, Progress
 from knowledge.export.pipeline import Plan, count_selected, default_out, export, export_from
+from knowledge.export.registry import ExportRecord, ExportRegistry, Post, Purge
 
 __all__ = [
     "ExportError",
     "ExportOptions",
+    "ExportRecord",
+    "ExportRegistry",
     "ExportReport",
     "Plan",
+    "Post",
     "Progress",
+    "Purge",
     "count_selected",
     "default_out",
     "export",

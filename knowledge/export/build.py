@@ -85,7 +85,8 @@ class Builder:
         if redacted is not None:
             self.report.redactions.update(redacted[3])
             return redacted
-        q, a, asked = r.edited_question or r.question, r.edited_answer or r.answer, r.asked
+        q, asked = r.edited_question or r.question, r.asked
+        a = r.edited_answer or r.corrected_answer or r.answer
         # Under hold the scan checked every entry; one changed since then is looked at again.
         if self.pii == "hold" and r.updated_at >= self.started:
             if pii_flags([(r.expert_id, r.display_name, q, a, asked)])[0]:
@@ -103,6 +104,7 @@ class Builder:
             "status": str(r.status),
             "draft_source": r.draft_source,
             "edited": r.edited_question is not None or r.edited_answer is not None,
+            "corrected_by_expert": r.corrected_answer is not None,
             "curator": r.decided_by,
             "decided_at": iso(r.decided_at),
             "redactions": redacted,
@@ -218,6 +220,8 @@ class Builder:
             self.report.not_in_format += 1
             return False
         rep = self.report
+        rep.entry_ids.extend(ex.provenance["entry_ids"])
+        rep.pseudonyms.add(ex.provenance["expert"])
         rep.examples[ex.split] += 1
         rep.kinds[ex.kind] += 1
         rep.by_profession[ex.profession] += 1

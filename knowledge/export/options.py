@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +74,12 @@ class ExportReport:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    splits: list[str] = field(default_factory=list)  # the files written: train[, validation]
+    # What the files hold, for the registry (erasure finds its exports through it).
+    entry_ids: array = field(default_factory=lambda: array("q"))  # with repeats (multi-turn)
+    pseudonyms: set[str] = field(default_factory=set)
+    card: dict | None = None  # the dataset card's fields (hf), to write it again after erasure
+    export_id: int | None = None  # its id in the registry, once recorded
 
     @property
     def written(self) -> int:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,17 +88,27 @@ class Selection:
 
 
 async def export(
-    services, opts: ExportOptions, *, progress: Progress | None = None
+    services,
+    opts: ExportOptions,
+    *,
+    progress: Progress | None = None,
+    actor: str = "operator",
 ) -> ExportReport:
-    """Write a dataset as `opts` asks; return what was written and what was left out.
+    """Write a dataset as `opts` asks, record it in the registry; return what was written and
+    what was left out.
 
-    `services` is a knowledge.services.Services (its db, guides, index and settings are used).
-    Nothing is encoded: near-duplicates are found with the vectors already stored. The Discord
-    bot can call this as is: SQL and Chroma reads are awaited and the CPU work runs in worker
-    threads.
+    `services` is a knowledge.services.Services, or one server's view of it (`tenant`): its db,
+    guides, index, settings and export registry are used, so a server's export holds that
+    server's entries only. Nothing is encoded: near-duplicates are found with the vectors
+    already stored. The Discord bot can call this as is: SQL and Chroma reads are awaited and
+    the CPU work runs in worker threads.
     """
     plan = Plan.of(services.settings, opts)
-    return await export_from(services.db, services.index, services.guides, plan, progress=progress)
+    report = await export_from(
+        services.db, services.index, services.guides, plan, progress=progress
+    )
+    await services.exports.record(report, actor=actor)
+    return report
 
 
 async def export_from(
@@ -239,6 +249,9 @@ async def _write(db, guides, plan: Plan, chosen: Selection, offload, report, pro
         while inflight:
             await finish_one()
         card.languages = sorted(builder.languages)
+        report.splits = splits
+        if opts.format == "hf":
+            report.card = asdict(card)
         report.files = await asyncio.to_thread(writer.commit, report)
     except BaseException:
         for _, job, _ in inflight:

@@ -105,7 +105,7 @@ def text_items(rows) -> list[tuple]:
             r.expert_id,
             r.display_name,
             r.edited_question or r.question,
-            r.edited_answer or r.answer,
+            r.edited_answer or r.corrected_answer or r.answer,
             r.asked,
         )
         for r in rows

@@ -37,7 +37,12 @@ def _where(opts: ExportOptions) -> list:
 
 
 def _edited():
-    return or_(Entry.edited_answer.is_not(None), Entry.edited_question.is_not(None))
+    """Edited by a curator or corrected by the expert: preferred among near-duplicates."""
+    return or_(
+        Entry.edited_answer.is_not(None),
+        Entry.edited_question.is_not(None),
+        Entry.corrected_answer.is_not(None),
+    )
 
 
 @dataclass
@@ -81,7 +86,7 @@ async def scan_selection(
     cols = [
         Entry.id,
         Entry.interview_id,
-        func.length(func.coalesce(Entry.edited_answer, Entry.answer)),
+        func.length(func.coalesce(Entry.edited_answer, Entry.corrected_answer, Entry.answer)),
         case((_edited(), 1), else_=0),
         case((Entry.flagged_pii, 1), else_=0),
         case((stale, 1), else_=0),
@@ -95,6 +100,7 @@ async def scan_selection(
             Turn.question.label("asked"),
             Expert.id.label("expert_id"),
             Expert.display_name,
+            Entry.corrected_answer,
         ]
     stmt = select(*cols).select_from(Entry).join(Expert, Entry.expert_id == Expert.id)
     if hold:
@@ -144,6 +150,7 @@ def rows_query(interview_ids: list[int]):
             Entry.answer,
             Entry.edited_question,
             Entry.edited_answer,
+            Entry.corrected_answer,
             Entry.status,
             Entry.decided_by,
             Entry.decided_at,

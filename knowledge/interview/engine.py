@@ -124,6 +124,7 @@ class InterviewEngine:
             now = utcnow()
             iv = Interview(
                 expert_id=expert_id,
+                guild_id=expert.guild_id,  # an interview belongs to its expert's server
                 guide_slug=guide.slug,
                 guide_version=guide.version,
                 status=InterviewStatus.active,

@@ -62,6 +62,7 @@ class EntryMaker:
                     turn_id=turn_id,
                     interview_id=iv.id,
                     expert_id=iv.expert_id,
+                    guild_id=iv.guild_id,
                     guide_slug=guide.slug,
                     step_id=step.id,
                     probe=turn.probe,

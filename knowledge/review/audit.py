@@ -37,6 +37,7 @@ STATE_KEYS = (
     "decided_at",
     "duplicate_of",
     "flagged_pii",
+    "corrected_answer",  # the expert's; compared by undo, never restored by a curator's undo
 )
 
 
@@ -79,6 +80,7 @@ def state_of(e: Entry) -> dict[str, Any]:
         "decided_at": e.decided_at.isoformat() if e.decided_at else None,
         "duplicate_of": e.duplicate_of,
         "flagged_pii": bool(e.flagged_pii),
+        "corrected_answer": e.corrected_answer,
     }
 
 
@@ -109,4 +111,5 @@ def verb(action: str) -> str:
         DUPLICATE: "duplicate mark",
         EDIT: "edit",
         FLAG_PII: "personal-data flag",
+        "entry.corrected": "correction by the expert",
     }.get(action, action)

@@ -76,7 +76,7 @@ class Decisions:
             seen = {entry_id}
             of = await s.get(Entry, of_entry_id)
             if of is None:
-                raise await missing(s, of_entry_id)
+                raise await missing(s, self.db, of_entry_id)
             while of.status == EntryStatus.duplicate and of.duplicate_of is not None:
                 if of.duplicate_of in seen:
                     break
@@ -106,8 +106,9 @@ class Decisions:
     ) -> Decision:
         """Correct the question and/or answer; the expert's original words are kept.
 
-        Text equal to the original clears that edit. An edited answer is embedded again at
-        once (or by the indexer, if the model is unavailable now).
+        Text equal to the expert's own (their correction, else their answer) clears that edit.
+        An edited answer is embedded again at once (or by the indexer, if the model is
+        unavailable now).
         """
         if question is None and answer is None:
             raise ReviewError("nothing to edit: give a new question or a new answer")
@@ -126,7 +127,7 @@ class Decisions:
             if question is not None:
                 e.edited_question = None if question == e.question else question
             if answer is not None:
-                new = None if answer == e.answer else answer
+                new = None if answer == e.expert_answer else answer
                 if new != e.edited_answer:
                     e.edited_answer = new
                     set_vector(e, vector, self.embedder.model_name)
@@ -159,6 +160,8 @@ class Decisions:
             undone = await undone_ids(s, actor)
             q = (
                 select(AuditEvent)
+                # Joined to the entry, so a curator's view of one server undoes only there.
+                .join(Entry, Entry.id == AuditEvent.entity_id)
                 .where(
                     AuditEvent.actor == actor,
                     AuditEvent.entity == "entry",

@@ -8,7 +8,15 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, text
 
 from knowledge.review.errors import EntryClaimed, EntryNotFound, EntryWithdrawn, ReviewError
-from knowledge.storage import Database, Entry, Expert, IndexDeletion, Interview, utcnow
+from knowledge.storage import (
+    AuditEvent,
+    Database,
+    Entry,
+    Expert,
+    IndexDeletion,
+    Interview,
+    utcnow,
+)
 from knowledge.vocab import EntryStatus
 
 log = logging.getLogger(__name__)
@@ -59,17 +67,37 @@ async def lock_entry(s, db: Database, entry_id: int) -> Entry:
         .execution_options(populate_existing=True)
     )
     if e is None:
-        raise await missing(s, entry_id)
+        raise await missing(s, db, entry_id)
     return e
 
 
-async def missing(s, entry_id: int) -> EntryNotFound:
-    """NotFound, or Withdrawn when the id did exist (ids are never reused)."""
+def scoped(db: Database) -> bool:
+    """Whether `db` sees one server's rows only (a curator's view)."""
+    return db.scope is not None and not db.scope.all
+
+
+async def missing(s, db: Database, entry_id: int) -> EntryNotFound:
+    """NotFound, or Withdrawn when the id did exist (ids are never reused).
+
+    Seen from one server, an entry of another server is simply not there.
+    """
     queued = await s.get(IndexDeletion, entry_id)
-    top = await s.scalar(select(func.max(Entry.id)))
-    if queued is not None or (top is not None and 0 < entry_id < top):
+    withdrawn = await s.scalar(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.entity == "entry",
+            AuditEvent.entity_id == entry_id,
+            AuditEvent.action == "entry.withdrawn",
+        )
+        .limit(1)
+    )
+    gone = queued is not None or withdrawn is not None
+    if not gone and not scoped(db):  # forgotten experts' entries leave only a gap in the ids
+        top = await s.scalar(select(func.max(Entry.id)))
+        gone = top is not None and 0 < entry_id < top
+    if gone:
         return EntryWithdrawn(
-            f"entry {entry_id} was withdrawn: its expert asked for their answers to be deleted"
+            f"entry {entry_id} was withdrawn: its expert asked for it to be deleted"
         )
     return EntryNotFound(f"no entry {entry_id}")
 

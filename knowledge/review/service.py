@@ -28,6 +28,7 @@ from knowledge.review.queries import (
     curator_id,
     missing,
     rows_by_id,
+    scoped,
     status_of,
     with_context,
 )
@@ -43,7 +44,7 @@ from knowledge.review.views import (
     view_fields,
 )
 from knowledge.storage import AuditEvent, Database, Entry, Expert, utcnow
-from knowledge.storage.entries import from_bytes
+from knowledge.storage.entries import from_bytes, index_guild
 from knowledge.vocab import EntryStatus
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class ReviewService(Decisions):
             async with self.db.sessions() as s:
                 e = await s.get(Entry, entry_id)
                 if e is None:
-                    raise await missing(s, entry_id)
+                    raise await missing(s, self.db, entry_id)
                 if e.status == EntryStatus.pending:
                     check_claim(e, actor, utcnow())
         return await self._card(entry_id)
@@ -134,7 +135,7 @@ class ReviewService(Decisions):
         actor = curator_id(curator)
         async with self.db.sessions() as s, s.begin():
             if await s.get(Entry, entry_id) is None:
-                raise await missing(s, entry_id)
+                raise await missing(s, self.db, entry_id)
             await s.execute(
                 update(Entry)
                 .where(Entry.id == entry_id, Entry.claimed_by == actor)
@@ -150,7 +151,7 @@ class ReviewService(Decisions):
         async with self.db.sessions() as s:
             row = (await s.execute(with_context().where(Entry.id == entry_id))).first()
             if row is None:
-                raise await missing(s, entry_id)
+                raise await missing(s, self.db, entry_id)
             events = list(
                 await s.scalars(
                     select(AuditEvent)
@@ -197,11 +198,7 @@ class ReviewService(Decisions):
             conditions.append({"status": status})
         if guide is not None:
             conditions.append({"guide": guide})
-        where = None
-        if len(conditions) == 1:
-            where = conditions[0]
-        elif conditions:
-            where = {"$and": conditions}
+        where = self._where(*conditions)
         vector = await self.embedder.embed_one(query)
         try:
             hits = await self.index.query(vector, n=max(2 * n, n + 5), where=where)
@@ -243,7 +240,7 @@ class ReviewService(Decisions):
         async with self.db.sessions() as s:
             row = (await s.execute(with_context().where(Entry.id == entry_id))).first()
             if row is None:
-                raise await missing(s, entry_id)
+                raise await missing(s, self.db, entry_id)
             pending = await s.scalar(
                 select(func.count()).select_from(Entry).where(Entry.status == EntryStatus.pending)
             )
@@ -263,10 +260,10 @@ class ReviewService(Decisions):
         if vector is None:
             return [], None
         try:
-            near = await self.index.query(vector, n=10)
+            near = await self.index.query(vector, n=10, where=self._where())
             # Also ask among approved ones, so a crowd of pending look-alikes cannot hide one.
             approved = await self.index.query(
-                vector, n=3, where={"status": str(EntryStatus.approved)}
+                vector, n=3, where=self._where({"status": str(EntryStatus.approved)})
             )
         except IndexUnavailable as err:
             log.warning("similar entries unavailable for entry %s: %s", e.id, err)
@@ -284,6 +281,17 @@ class ReviewService(Decisions):
             None,
         )
         return found[:3], duplicate
+
+    def _where(self, *conditions: dict[str, Any]) -> dict[str, Any] | None:
+        """A Chroma filter of these conditions, within this view's server. (SQL has the last
+        word either way: rows of another server never come back from a scoped session; this
+        keeps them from crowding out the server's own nearest entries.)"""
+        conds = list(conditions)
+        if scoped(self.db):
+            conds.append({"guild": index_guild(self.db.scope.guild_id)})
+        if not conds:
+            return None
+        return conds[0] if len(conds) == 1 else {"$and": conds}
 
     # ---- counting and paying -------------------------------------------------------------
 

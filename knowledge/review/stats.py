@@ -98,6 +98,8 @@ async def review_stats(db: Database) -> ReviewStats:
         events = (
             await s.execute(
                 select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action)
+                # Joined to the entry: a view of one server counts that server's decisions.
+                .join(Entry, Entry.id == AuditEvent.entity_id)
                 .where(
                     AuditEvent.entity == "entry",
                     AuditEvent.action.in_(DECISIONS),

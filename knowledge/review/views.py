@@ -30,6 +30,7 @@ class EntrySummary:
     question: str
     answer: str
     edited: bool
+    corrected: bool  # the expert corrected their answer (/me entries)
     flagged_pii: bool
     reason: str | None
     decided_by: str | None
@@ -42,7 +43,9 @@ class EntrySummary:
 @dataclass(frozen=True, kw_only=True)
 class EntryView(EntrySummary):
     original_question: str
-    original_answer: str
+    original_answer: str  # the expert's first answer, as given in the interview
+    corrected_answer: str | None  # the expert's own correction of it, if they made one
+    corrected_at: datetime | None
     edited_by: str | None
     interview_id: int
     channel: str | None  # "discord:thread:<id>", "terminal", ...: where the answer was given
@@ -113,6 +116,7 @@ def summary_fields(e: Entry, ex: Expert) -> dict[str, Any]:
         "question": e.final_question,
         "answer": e.final_answer,
         "edited": e.edited_question is not None or e.edited_answer is not None,
+        "corrected": e.corrected_answer is not None,
         "flagged_pii": bool(e.flagged_pii),
         "reason": e.reason,
         "decided_by": e.decided_by,
@@ -144,6 +148,8 @@ def view_fields(guides: GuideLibrary, e: Entry, ex: Expert, iv: Interview) -> di
         **summary_fields(e, ex),
         "original_question": e.question,
         "original_answer": e.answer,
+        "corrected_answer": e.corrected_answer,
+        "corrected_at": e.corrected_at,
         "edited_by": e.edited_by,
         "interview_id": e.interview_id,
         "channel": iv.channel,

@@ -17,8 +17,14 @@ from knowledge.storage.models import Entry
 from knowledge.vocab import EntryStatus
 
 
+def index_guild(guild_id: int | None) -> str:
+    """A server as Chroma's metadata holds it (no None there): its id, or "" for none."""
+    return "" if guild_id is None else str(guild_id)
+
+
 def index_metadata(entry: Entry) -> dict[str, str | int | bool]:
     return {
+        "guild": index_guild(entry.guild_id),
         "expert_id": entry.expert_id,
         "interview_id": entry.interview_id,
         "guide": entry.guide_slug,
@@ -26,6 +32,7 @@ def index_metadata(entry: Entry) -> dict[str, str | int | bool]:
         "probe": entry.probe,
         "status": str(entry.status),
         "edited": entry.edited_answer is not None or entry.edited_question is not None,
+        "corrected": entry.corrected_answer is not None,
     }
 
 

@@ -342,6 +342,8 @@ class ExportPost(Base):
     export_id: Mapped[int] = mapped_column(ForeignKey("exports.id", ondelete="CASCADE"), index=True)
     where: Mapped[str] = mapped_column(String(100))
     posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when erasure took words out of the export: the message must go (then deleted_at).
+    recall_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
 
 

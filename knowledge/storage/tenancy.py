@@ -40,7 +40,7 @@ class Scope:
 
     @classmethod
     def parse(cls, text: str) -> Scope:
-        """"all", "terminal" or a server id, as given to `--guild`; ValueError otherwise."""
+        """ "all", "terminal" or a server id, as given to `--guild`; ValueError otherwise."""
         value = text.strip().lower()
         if value == "all":
             return EVERYTHING

@@ -24,9 +24,7 @@ TS = sa.DateTime(timezone=True)
 def upgrade() -> None:
     with op.batch_alter_table("experts") as b:
         b.add_column(sa.Column("guild_id", sa.BigInteger(), nullable=True))
-        b.add_column(
-            sa.Column("reminders", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
+        b.add_column(sa.Column("reminders", sa.Boolean(), nullable=False, server_default=sa.true()))
     _drop_old_identity()
     op.create_index(
         "uq_experts_identity",
@@ -109,6 +107,7 @@ def upgrade() -> None:
         sa.Column("export_id", sa.Integer(), nullable=False),
         sa.Column("where", sa.String(length=100), nullable=False),
         sa.Column("posted_at", TS, nullable=False),
+        sa.Column("recall_at", TS, nullable=True),
         sa.Column("deleted_at", TS, nullable=True),
         sa.ForeignKeyConstraint(["export_id"], ["exports.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),

@@ -2,7 +2,7 @@
 
 `common` maps the core's errors to one line and an exit code; `chat` runs interviews (the
 terminal front-end is `terminal`), `admin` the operator's commands, `review` the curators',
-`export` the datasets.
+`export` the datasets and their registry, `me` a terminal expert's own entries.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from importlib.metadata import entry_points
 
 import click
 
-from knowledge.cli import admin, chat, export, review
+from knowledge.cli import admin, chat, export, me, review
 from knowledge.cli.common import setup_logging
 
 
@@ -50,6 +50,7 @@ for command in (
     admin.forget,
     *review.COMMANDS,
     *export.COMMANDS,
+    *me.COMMANDS,
 ):
     cli.add_command(command)
 

@@ -10,6 +10,7 @@ from knowledge.cli.common import UserError, duration, login, run_async, settings
 from knowledge.experts import expert_actor
 from knowledge.guides import GuideError
 from knowledge.ops.counts import collect
+from knowledge.ops.tenancy import assign_guild
 from knowledge.services import load_guides, open_services
 from knowledge.storage import upgrade
 from knowledge.vocab import Platform
@@ -96,6 +97,29 @@ async def db_upgrade(ctx: click.Context) -> None:
     click.echo("database is up to date")
 
 
+@db.command("assign-guild")
+@click.argument("guild_id", type=click.IntRange(min=1))
+@click.pass_context
+@run_async
+async def db_assign_guild(ctx: click.Context, guild_id: int) -> None:
+    """Give Discord experts that belong to no server (stored before servers were told apart,
+    and migrated without [discord] home_guild_id) to this server, with their interviews and
+    entries. Until then only the command line sees them."""
+    async with open_services(settings_from(ctx), background=False) as svc:
+        done = await assign_guild(svc.db, guild_id)
+        await svc.indexer.sync()
+    click.echo(
+        f"server {guild_id}: {done.experts} experts, {done.interviews} interviews, "
+        f"{done.entries} entries"
+    )
+    for user in done.skipped:
+        click.echo(
+            f"tacit: warning: Discord user {user} already has a record in server {guild_id}: "
+            "their older one was left without a server",
+            err=True,
+        )
+
+
 @click.group()
 def index() -> None:
     """The Chroma vector index."""
@@ -120,17 +144,36 @@ async def index_sync(ctx: click.Context) -> None:
 @click.pass_context
 @run_async
 async def forget(ctx: click.Context, name: str | None, yes: bool) -> None:
-    """Delete everything stored about a terminal expert (SQL rows and vectors)."""
+    """Delete everything stored about a terminal expert: SQL rows, vectors, and their words in
+    export files still on disk. What they are owed stays, under their pseudonym
+    (`tacit payouts`)."""
 
     name = name or login()
     async with open_services(settings_from(ctx), background=False) as svc:
-        ex = await svc.experts.find(Platform.terminal, name)
-        if ex is None:
+        records = await svc.experts.person(Platform.terminal, name)
+        if not records:
             raise UserError(f"no terminal expert named {name!r}")
         if not yes and not click.confirm(
             f"Delete every answer and record of {name!r}? This cannot be undone", err=True
         ):
             raise UserError("nothing deleted")
-        n = await svc.experts.forget(ex.id, actor=expert_actor(ex.id))
+        done = await svc.experts.forget_all(
+            [r.id for r in records], actor=expert_actor(records[0].id)
+        )
         await svc.indexer.sync()
-    click.echo(f"forgotten: {name} ({n} entries removed)")
+    click.echo(f"forgotten: {name} ({done.entries} entries removed)")
+    copies = done.copies
+    if copies is not None and copies.exports:
+        click.echo(
+            f"  taken out of {len(copies.exports)} export(s): {copies.examples_removed} examples, "
+            f"{len(copies.files_rewritten)} files rewritten, {len(copies.files_deleted)} deleted"
+        )
+        for path in copies.files_changed:
+            click.echo(
+                f"tacit: warning: {path} changed since tacit wrote it: not touched", err=True
+            )
+    if done.owed:
+        click.echo(
+            f"  still owed: {done.owed:.2f} {done.currency}, kept as "
+            f"{', '.join(done.pseudonyms)} in `tacit payouts`"
+        )

@@ -14,6 +14,7 @@ import click
 from knowledge.config import ConfigError, Settings, load_settings
 from knowledge.errors import TacitError
 from knowledge.services import open_services
+from knowledge.storage import Scope
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,34 @@ def settings_from(ctx: click.Context) -> Settings:
 def services(ctx: click.Context):
     """The core for one command, without the background indexer: `async with services(ctx)`."""
     return open_services(settings_from(ctx), background=False)
+
+
+class ScopeParam(click.ParamType):
+    """`--guild`: a server id, `terminal` (interviews from the terminal) or `all`."""
+
+    name = "guild"
+
+    def convert(self, value, param, ctx) -> Scope:
+        if isinstance(value, Scope):
+            return value
+        try:
+            return Scope.parse(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+guild_option = click.option(
+    "--guild",
+    "scope",
+    type=ScopeParam(),
+    metavar="ID",
+    help="Only this Discord server's data (its id), or `terminal`. Default: everything.",
+)
+
+
+def view(svc, scope: Scope | None):
+    """The operator's view of everything, or one server's (`--guild`)."""
+    return svc if scope is None or scope.all else svc.tenant(scope)
 
 
 def setup_logging() -> None:

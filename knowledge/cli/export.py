@@ -8,8 +8,17 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
 
-from knowledge.cli.common import UserError, run_async, settings_from
+from knowledge.cli.common import (
+    UserError,
+    guild_option,
+    login,
+    run_async,
+    services,
+    settings_from,
+    view,
+)
 from knowledge.export import ExportError, ExportOptions, count_selected, default_out, export
 from knowledge.export.formats.check import check_file, check_notes, detect_format
 from knowledge.services import open_services
@@ -75,6 +84,7 @@ def _fail(message: str, code: int = 1) -> click.ClickException:
     type=click.Path(exists=True, path_type=Path),
     help="Check a dataset file (or hf folder) instead of writing one: one line per problem.",
 )
+@guild_option
 @click.pass_context
 def export_command(
     ctx: click.Context,
@@ -89,6 +99,7 @@ def export_command(
     turns: str,
     pii: str | None,
     check_path: Path | None,
+    scope,
 ) -> None:
     """Write a fine-tuning dataset from reviewed entries, or check one.
 
@@ -102,8 +113,12 @@ def export_command(
       tacit export --format openai --out data/train.jsonl --split 0.1
       tacit export --format hf --out exports/physicians --guide physician
       tacit export --format sharegpt --since 2026-11-01 --turns multi
+      tacit export --format openai --guild 123456789012345678
       tacit export --check data/train.train.jsonl
       tacit export --check exports/physicians
+
+    Every export is recorded (`tacit exports list`): forgetting an expert or withdrawing an
+    entry later rewrites its files without them ([export] on_erasure).
     """
     if check_path is not None:
         _check(check_path, fmt)
@@ -113,6 +128,7 @@ def export_command(
     fmt = fmt or "openai"
     run_async(_export)(
         settings,
+        scope=scope,
         fmt=fmt,
         out=out,
         status=status,
@@ -126,14 +142,15 @@ def export_command(
     )
 
 
-async def _export(settings, *, fmt: str, out: Path | None, **filters) -> None:
+async def _export(settings, *, scope, fmt: str, out: Path | None, **filters) -> None:
 
     out = out or default_out(settings.export.out_dir, fmt)
     try:
         opts = ExportOptions(out=out, format=fmt, **filters)
     except ExportError as e:
         raise _fail(str(e)) from None
-    async with open_services(settings, background=False) as svc:
+    async with open_services(settings, background=False) as operator:
+        svc = view(operator, scope)
         if filters["guide"] and filters["guide"] not in svc.guides.slugs():
             click.echo(
                 f"tacit: warning: {filters['guide']!r} is not a current guide "
@@ -159,7 +176,7 @@ async def _export(settings, *, fmt: str, out: Path | None, **filters) -> None:
                 bar.update(tasks[phase], completed=done, total=total)
 
             try:
-                report = await export(svc, opts, progress=progress)
+                report = await export(svc, opts, progress=progress, actor=f"cli:{login()}")
             except ExportError as e:
                 raise _fail(str(e)) from None
     _summary(report)
@@ -194,6 +211,7 @@ def _summary(report) -> None:
     click.echo(f"  redactions: {red}")
     for path in report.files:
         click.echo(f"  {path}")
+    click.echo(f"  recorded as export {report.export_id} (`tacit exports list`)")
     for note in report.notes:
         click.echo(f"tacit: note: {note}", err=True)
 
@@ -216,4 +234,81 @@ def _check(path: Path, fmt: str | None) -> None:
     click.echo(f"{path}: ok ({fmt})", err=True)
 
 
-COMMANDS: list[click.Command] = [export_command]
+@click.group()
+def exports() -> None:
+    """The exports tacit wrote: what each holds, and erasure reaching them.
+
+    \b
+    Examples:
+      tacit exports list
+      tacit exports list --guild 123456789012345678
+      tacit exports purge
+    """
+
+
+@exports.command("list")
+@click.option("--limit", default=50, show_default=True)
+@guild_option
+@click.pass_context
+@run_async
+async def list_exports(ctx: click.Context, limit: int, scope) -> None:
+    """Exports, newest first: id, time, who, scope, format, examples, entries, experts, status,
+    messages still posted, where."""
+    async with services(ctx) as svc:
+        rows = await view(svc, scope).exports.list(limit=limit)
+    if not rows:
+        click.echo("no exports yet", err=True)
+        return
+    table = Table(
+        "id",
+        "when",
+        "by",
+        "scope",
+        "format",
+        "examples",
+        "entries",
+        "experts",
+        "status",
+        "posts",
+        "out",
+        box=None,
+    )
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+            r.actor,
+            r.scope,
+            r.format,
+            str(r.examples),
+            str(r.entries),
+            str(r.experts),
+            r.status,
+            str(r.posts),
+            r.out,
+        )
+    Console(width=200).print(table)
+
+
+@exports.command("purge")
+@click.pass_context
+@run_async
+async def purge(ctx: click.Context) -> None:
+    """Take every entry no longer in the database out of the export files still on disk
+    (what forgetting and withdrawing do; this finishes one that failed half-way)."""
+    async with services(ctx) as svc:
+        done = await svc.exports.purge()
+    click.echo(
+        f"{len(done.exports)} export(s) held erased entries: {done.examples_removed} examples "
+        f"removed, {len(done.files_rewritten)} files rewritten, {len(done.files_deleted)} deleted"
+    )
+    for path in done.files_changed:
+        click.echo(f"tacit: warning: {path} changed since tacit wrote it: not touched", err=True)
+    if done.posts:
+        click.echo(
+            f"{len(done.posts)} Discord message(s) with these exports attached will be deleted "
+            "by the bot when it next runs"
+        )
+
+
+COMMANDS: list[click.Command] = [export_command, exports]

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from knowledge.cli.common import UserError, login, run_async, services
+from knowledge.cli.common import UserError, guild_option, login, run_async, services, view
 from knowledge.experts import person_actor
 from knowledge.review import ReviewError, render_chart
 from knowledge.vocab import EntryStatus, values
@@ -65,21 +65,32 @@ def entries() -> None:
 @click.option("--guide", help="Only entries from this guide.")
 @click.option("--expert", type=int, help="Only this expert's entries (expert id).")
 @click.option("--limit", default=100, show_default=True)
+@guild_option
 @click.pass_context
 @run_async
 async def list_entries(
-    ctx: click.Context, status: str | None, guide: str | None, expert: int | None, limit: int
+    ctx: click.Context,
+    status: str | None,
+    guide: str | None,
+    expert: int | None,
+    limit: int,
+    scope,
 ) -> None:
     """List entries oldest first, one a line: id, status, guide, expert, question.
 
-    After the status, * marks an edited entry and ! one flagged for personal data.
+    After the status, * marks an entry a curator edited, ~ one its expert corrected, and ! one
+    flagged for personal data.
     """
     async with services(ctx) as svc:
-        rows = await svc.review.list(status=status, guide=guide, expert_id=expert, limit=limit)
+        rows = await view(svc, scope).review.list(
+            status=status, guide=guide, expert_id=expert, limit=limit
+        )
     if not rows:
         click.echo("no entries match", err=True)
     for e in rows:
-        marks = "".join(m for m, on in (("*", e.edited), ("!", e.flagged_pii)) if on)
+        marks = "".join(
+            m for m, on in (("*", e.edited), ("~", e.corrected), ("!", e.flagged_pii)) if on
+        )
         click.echo(
             f"{e.entry_id}\t{e.status}{marks}\t{e.guide}\t{e.expert_name} (#{e.expert_id})\t"
             f"{_short(e.question, 90)}"
@@ -112,7 +123,10 @@ async def show(ctx: click.Context, entry_id: int) -> None:
     lines += ["", f"Q: {d.question}", "", f"A: {d.answer}"]
     if d.question != d.original_question:
         lines += ["", f"original Q: {d.original_question}"]
-    if d.answer != d.original_answer:
+    if d.corrected_answer is not None:
+        lines += ["", f"corrected by the expert at {_when(d.corrected_at)}; their first answer:"]
+        lines += [f"original A: {d.original_answer}"]
+    elif d.answer != d.original_answer:
         lines += ["", f"original A: {d.original_answer}"]
     if d.edited_by:
         lines.append(f"edited by {d.edited_by}")
@@ -215,14 +229,15 @@ async def flag_pii(ctx: click.Context, entry_id: int, note: str, as_name: str | 
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--guide", help="Only entries from this guide.")
 @click.option("-n", "limit", default=10, show_default=True, help="How many results.")
+@guild_option
 @click.pass_context
 @run_async
 async def search(
-    ctx: click.Context, text: str, status: str | None, guide: str | None, limit: int
+    ctx: click.Context, text: str, status: str | None, guide: str | None, limit: int, scope
 ) -> None:
     """Find entries by meaning, best first: id, similarity, status, guide, question, answer."""
     async with services(ctx) as svc:
-        hits = await svc.review.search(text, status=status, guide=guide, n=limit)
+        hits = await view(svc, scope).review.search(text, status=status, guide=guide, n=limit)
     if not hits:
         click.echo("nothing found", err=True)
     for h in hits:
@@ -249,13 +264,14 @@ async def undo(ctx: click.Context, as_name: str | None) -> None:
 
 @entries.command()
 @click.option("--chart", type=click.Path(dir_okay=False), help="Also write a PNG chart here.")
+@guild_option
 @click.pass_context
 @run_async
-async def stats(ctx: click.Context, chart: str | None) -> None:
+async def stats(ctx: click.Context, chart: str | None, scope) -> None:
     """Review progress: counts by status and guide, backlog, decisions per day and curator."""
 
     async with services(ctx) as svc:
-        st = await svc.review.stats()
+        st = await view(svc, scope).review.stats()
     s = st.by_status
     click.echo(
         f"entries: {s.total}  pending {s.pending}, approved {s.approved}, "
@@ -285,28 +301,53 @@ async def stats(ctx: click.Context, chart: str | None) -> None:
 @click.option(
     "--csv", "csv_path", type=click.Path(dir_okay=False), help="Write CSV here (- for stdout)."
 )
+@click.option(
+    "--mark-paid",
+    "paid",
+    metavar="PSEUDONYM",
+    help="Record that a forgotten expert's pay (kept under their pseudonym) was paid.",
+)
+@guild_option
+@as_option
 @click.pass_context
 @run_async
 async def payouts(
-    ctx: click.Context, start: datetime | None, end: datetime | None, csv_path: str | None
+    ctx: click.Context,
+    start: datetime | None,
+    end: datetime | None,
+    csv_path: str | None,
+    paid: str | None,
+    scope,
+    as_name: str | None,
 ) -> None:
     """What each expert is owed for interviews started in the period.
 
-    The figures are the ones experts see with /me earnings.
+    The figures are the ones experts see with /me earnings. Experts who asked to be
+    forgotten are listed by pseudonym (their pay records keep hours and amounts, nothing
+    else), with whether it was paid.
 
     \b
     Examples:
       tacit payouts --from 2026-11-01 --to 2026-11-30
       tacit payouts --from 2026-11-01 --to 2026-11-30 --csv november.csv
+      tacit payouts --guild 123456789012345678
+      tacit payouts --mark-paid expert-3f2a9c1b7d0e
     """
     since = start.replace(tzinfo=UTC) if start else None
     until = end.replace(tzinfo=UTC) + timedelta(days=1) if end else None
     async with services(ctx) as svc:
+        if paid:
+            n = await view(svc, scope).experts.mark_paid(paid, actor=_actor(as_name))
+            click.echo(
+                f"{paid}: {n} pay record(s) marked paid" if n else f"{paid} was paid already"
+            )
+            return
+        review = view(svc, scope).review
         if csv_path:
-            data = await svc.review.payouts_csv(since, until)
+            data = await review.payouts_csv(since, until)
             rows = None
         else:
-            rows = await svc.review.payouts(since, until)
+            rows = await review.payouts(since, until)
     if csv_path == "-":
         click.echo(data, nl=False)
         return
@@ -320,8 +361,11 @@ async def payouts(
 
     table = Table("expert", "pseudonym", "hours", "interviews", "accepted", "rate", "amount")
     for r in rows:
+        who = f"{r.display_name} (#{r.expert_id})"
+        if r.forgotten:
+            who = f"{r.display_name}, " + ("paid" if r.paid else "not paid yet")
         table.add_row(
-            f"{r.display_name} (#{r.expert_id})",
+            who,
             r.pseudonym,
             f"{r.hours:.2f}",
             str(r.interviews),

@@ -41,12 +41,14 @@ async def payouts_csv(
             "rate",
             "amount",
             "currency",
+            "forgotten",
+            "paid",
         ]
     )
     for r in rows:
         w.writerow(
             [
-                r.expert_id,
+                "" if r.expert_id is None else r.expert_id,
                 r.display_name,
                 r.pseudonym,
                 f"{r.hours:.2f}",
@@ -56,6 +58,8 @@ async def payouts_csv(
                 r.rate_note,
                 f"{r.amount:.2f}",
                 r.currency,
+                "yes" if r.forgotten else "",
+                "" if r.paid is None else ("yes" if r.paid else "no"),
             ]
         )
     return buf.getvalue()

@@ -80,7 +80,7 @@ class Database:
 
         `home_guild_id` ([discord] home_guild_id) is where Discord rows written before tenancy
         existed are put by migration 0002; without it they belong to no server until
-        `tacit tenancy assign` gives them one.
+        `tacit db assign-guild` gives them one.
         """
         try:
             async with self.engine.begin() as conn:

@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-12-02 18:35:55
 
 Existing Discord experts go to the server given as `home_guild_id` (tacit passes
-`[discord] home_guild_id`); without one they belong to no server until `tacit tenancy assign`
+`[discord] home_guild_id`); without one they belong to no server until `tacit db assign-guild`
 gives them one. Terminal experts belong to none. Interviews take their expert's server, entries
 their interview's, and every entry is owed to Chroma again (its metadata gains the server).
 """

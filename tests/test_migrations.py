@@ -50,7 +50,11 @@ async def _rows_of_0001(db: Database) -> None:
                     " position, channel, started_at, last_activity_at, active_seconds)"
                     " VALUES (:i, :i, 'generic', 1, 'completed', 3, :c, :t, :t, 600)"
                 ),
-                {"i": i, "c": "discord:thread:77" if platform == "discord" else "terminal", "t": now},
+                {
+                    "i": i,
+                    "c": "discord:thread:77" if platform == "discord" else "terminal",
+                    "t": now,
+                },
             )
             await conn.execute(
                 text(
@@ -143,6 +147,8 @@ async def test_the_same_person_may_be_an_expert_in_two_servers_but_once_in_each(
             with pytest.raises(IntegrityError):
                 async with db.sessions() as s, s.begin():
                     platform, ext = ("discord", "1") if guild else ("terminal", "ana")
-                    s.add(Expert(platform=platform, external_id=ext, display_name="x", guild_id=guild))
+                    s.add(
+                        Expert(platform=platform, external_id=ext, display_name="x", guild_id=guild)
+                    )
     finally:
         await db.close()

@@ -80,7 +80,7 @@ async def test_forgetting_rewrites_an_export_without_the_expert(services, tmp_pa
     for path in files:
         if "provenance" not in path.name:
             assert [p for p in check_file(path, "openai") if p.level == "error"] == []
-    prov = [json.loads(line) for line in open(tmp_path / "d.provenance.jsonl")]
+    prov = [json.loads(line) for line in (tmp_path / "d.provenance.jsonl").read_text().splitlines()]
     assert {p["expert"] for p in prov} == {law.pseudonym}
     assert not {i for p in prov for i in p["entry_ids"]} & set(doc_ids)
     (rec,) = await services.exports.list()
@@ -98,7 +98,7 @@ async def test_withdrawing_one_entry_takes_its_examples_out_and_leaves_the_rest(
     done = await services.experts.withdraw([doc.id], doc_ids[1])
     # its single-turn example and its interview's conversation go; the other entries stay
     assert done.copies.examples_removed == 2
-    prov = [json.loads(line) for line in open(tmp_path / "d.provenance.jsonl")]
+    prov = [json.loads(line) for line in (tmp_path / "d.provenance.jsonl").read_text().splitlines()]
     ids = {p["id"] for p in prov}
     assert f"entry-{doc_ids[1]}" not in ids and f"entry-{doc_ids[0]}" in ids
     assert all(doc_ids[1] not in p["entry_ids"] for p in prov)

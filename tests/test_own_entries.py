@@ -83,9 +83,12 @@ async def test_the_export_ships_the_correction(services, tmp_path):
     for eid in ids:
         await services.review.approve("cli:carla", eid)
     await export(services, ExportOptions(out=tmp_path / "d.jsonl", pii="off", turns="single"))
-    said = [json.loads(line)["messages"][2]["content"] for line in open(tmp_path / "d.jsonl")]
+    said = [
+        json.loads(line)["messages"][2]["content"]
+        for line in (tmp_path / "d.jsonl").read_text().splitlines()
+    ]
     assert fixed in said and ANSWERS[1] not in said
-    prov = [json.loads(line) for line in open(tmp_path / "d.provenance.jsonl")]
+    prov = [json.loads(line) for line in (tmp_path / "d.provenance.jsonl").read_text().splitlines()]
     flags = {p["entry_ids"][0]: p["entries"][0]["corrected_by_expert"] for p in prov}
     assert flags[ids[1]] is True and flags[ids[0]] is False
 

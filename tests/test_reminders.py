@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
-
 from knowledge.interview.reminders import claim_due
-from knowledge.storage import Interview, utcnow
+from knowledge.storage import Interview
 from tests.conftest import real_pairs
 
 pytestmark = pytest.mark.asyncio
@@ -24,12 +22,12 @@ async def started(services, user: str, guild=901):
 
 
 async def age(services, interview_id: int, hours: float) -> None:
+    """Let `hours` pass for the interview: its last activity and last reminder move back."""
     async with services.db.sessions() as s, s.begin():
-        await s.execute(
-            update(Interview)
-            .where(Interview.id == interview_id)
-            .values(last_activity_at=utcnow() - timedelta(hours=hours))
-        )
+        iv = await s.get(Interview, interview_id)
+        iv.last_activity_at -= timedelta(hours=hours)
+        if iv.reminded_at is not None:
+            iv.reminded_at -= timedelta(hours=hours)
 
 
 async def test_a_paused_interview_is_reminded_once_until_the_expert_is_back(services):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from knowledge.interview.reminders import claim_due
 from knowledge.storage import Interview
 from tests.conftest import real_pairs

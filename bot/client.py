@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import NOT_SERVED, served
 from bot.messages import refuse, sentence, tell
 from knowledge.errors import TacitError
 from knowledge.services import Services
@@ -29,7 +30,15 @@ def intents() -> discord.Intents:
 
 class Tree(app_commands.CommandTree):
     """Every refusal of the core (TacitError) becomes a private reply, in this one place;
-    anything else is logged as a bug."""
+    anything else is logged as a bug. In a server the bot does not serve
+    (`[discord] allowed_guilds`) every command gets one line, before anything is stored."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if served(interaction, self.client.services.settings.discord):
+            return True
+        if interaction.type == discord.InteractionType.application_command:
+            await interaction.response.send_message(NOT_SERVED, ephemeral=True)
+        return False  # autocomplete: no choices
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -92,6 +101,14 @@ class _TacitMixin:
 
     async def on_ready(self) -> None:
         log.info("connected as %s (%s) to %d guild(s)", self.user, self.user.id, len(self.guilds))
+        discord_settings = self.services.settings.discord
+        unserved = [g for g in self.guilds if not discord_settings.serves(g.id)]
+        if unserved:
+            log.warning(
+                "in %d server(s) not in discord.allowed_guilds (answering one line there): %s",
+                len(unserved),
+                ", ".join(str(g.id) for g in unserved),
+            )
 
 
 class TacitBot(_TacitMixin, commands.Bot):

@@ -31,11 +31,22 @@ def parse_interview_channel(key: str | None) -> tuple[str, int] | None:
     return parse_channel_key(key, Platform.discord, CHANNEL_KINDS)
 
 
-async def find_expert(experts: ExpertService, user: discord.abc.User) -> ExpertView | None:
-    """The user's expert record, if they ever agreed to be interviewed."""
-    return await experts.find(Platform.discord, str(user.id))
+async def find_expert(
+    experts: ExpertService, user: discord.abc.User, guild_id: int
+) -> ExpertView | None:
+    """The user's expert record in this server, if they ever agreed to be interviewed there."""
+    return await experts.find(Platform.discord, str(user.id), guild_id=guild_id)
 
 
-async def identify_expert(experts: ExpertService, user: discord.abc.User) -> ExpertView:
-    """The user's expert record, created (without consent) on first contact."""
-    return await experts.identify(Platform.discord, str(user.id), user.display_name)
+async def identify_expert(
+    experts: ExpertService, user: discord.abc.User, guild_id: int
+) -> ExpertView:
+    """The user's expert record in this server, created (without consent) on first contact."""
+    return await experts.identify(
+        Platform.discord, str(user.id), user.display_name, guild_id=guild_id
+    )
+
+
+async def expert_records(experts: ExpertService, user: discord.abc.User) -> list[ExpertView]:
+    """Every record of the user, one per server they were interviewed in (for /me)."""
+    return await experts.person(Platform.discord, str(user.id))

@@ -85,8 +85,11 @@ class World:
             max_followups=0,  # no follow-ups: the tests walk the guide's own questions
             skip_similarity=1.01,  # and never skip one as already covered
         )
-        settings.discord = settings.discord.model_copy(update={"curator_roles": {"*": ["curator"]}})
         self.server = FakeDiscord()
+        # The default guild is the home server: interviews started in DMs belong to it.
+        settings.discord = settings.discord.model_copy(
+            update={"curator_roles": {"*": ["curator"]}, "home_guild_id": self.server.guild.id}
+        )
         self.bots = []
 
     def configure(self, **interview) -> None:
@@ -141,9 +144,11 @@ class World:
             lambda m: f"Question {number} of 4" in m.content,
         )
 
-    async def expert_id(self, user: FakeUser | None = None) -> int | None:
+    async def expert_id(self, user: FakeUser | None = None, guild=None) -> int | None:
+        """The user's expert record in a guild (default: the default guild)."""
         user = user or self.server.expert
-        found = await self.services.experts.find("discord", str(user.id))
+        guild_id = (guild or self.server.guild).id
+        found = await self.services.experts.find("discord", str(user.id), guild_id=guild_id)
         return found.id if found else None
 
     async def turns(self, user: FakeUser | None = None) -> list[dict]:

@@ -34,7 +34,7 @@ def out_dir(world, tmp_path):
 
 
 @pytest.mark.postgres
-async def test_a_curator_gets_the_approved_entries_as_a_zipped_attachment(world, out_dir):
+async def test_a_curator_gets_the_approved_entries_zipped_in_their_dms(world, out_dir):
     server = world.server
     curators_see_review(server)
     services = await world.open()
@@ -42,19 +42,23 @@ async def test_a_curator_gets_the_approved_entries_as_a_zipped_attachment(world,
     for eid in (ids[0], ids[2]):
         await services.review.approve("cli:test", eid)
     async with world.run():
-        ix = await server.slash(server.curator, "export", {"format": "openai"})
+        ix = await server.slash(server.curator, "export dataset", {"format": "openai"})
         reply = await _exported(server, ix)
-    assert reply.ephemeral
+        (dm,) = server.messages_in(server.dm(server.curator))
+    assert reply.ephemeral and reply.attachments == []
     assert any("Exporting approved entries as openai" in v["content"] for v in reply.history)
-    assert "from 2 entries" in reply.content and "Attached: `tacit-openai-" in reply.content
-    (file,) = reply.attachments
+    assert "from 2 entries" in reply.content and "Sent to your DMs: `tacit-openai-" in reply.content
+    # a DM, not an ephemeral reply: it stays readable, and the bot can delete it later
+    assert not dm.ephemeral and "Your export of **" in dm.content
+    (file,) = dm.attachments
     assert file.filename.startswith("tacit-openai-") and file.filename.endswith(".zip")
     with zipfile.ZipFile(io.BytesIO(file.data)) as z:
         names = z.namelist()
         (data,) = [n for n in names if not n.endswith(".provenance.jsonl")]
         examples = [json.loads(line) for line in z.read(data).decode().splitlines()]
     assert any(n.endswith(".provenance.jsonl") for n in names)
-    assert (out_dir / data).is_file()  # the same files stay on the server
+    # the same files stay on the server, in the server's own folder
+    assert (out_dir / f"guild-{server.guild.id}" / data).is_file()
     said = [
         _words(m["content"]) for ex in examples for m in ex["messages"] if m["role"] == "assistant"
     ]
@@ -62,6 +66,14 @@ async def test_a_curator_gets_the_approved_entries_as_a_zipped_attachment(world,
         opening = _words(approved)[:120]
         assert any(opening in s for s in said), opening
     assert not any(_words(ACROMEGALY[1])[:120] in s for s in said)  # still pending
+    # recorded: who, where, and the message it was posted in
+    (rec,) = await services.exports.list()
+    assert (rec.actor, rec.guild_id, rec.entries, rec.posts) == (
+        f"discord:{server.curator.id}",
+        server.guild.id,
+        2,
+        1,
+    )
 
 
 async def test_a_dataset_too_big_to_upload_is_left_on_the_server(world, out_dir):
@@ -72,13 +84,15 @@ async def test_a_dataset_too_big_to_upload_is_left_on_the_server(world, out_dir)
     await services.review.approve("cli:test", ids[0])
     async with world.run():
         world.bots[-1].get_cog("Export").upload_limit = 100  # bytes: no dataset fits
-        ix = await server.slash(server.curator, "export", {"format": "sharegpt"})
+        ix = await server.slash(server.curator, "export dataset", {"format": "sharegpt"})
         reply = await _exported(server, ix)
     assert reply.attachments == []
     assert "more than the 100 bytes Discord accepts here" in reply.content
     assert f"written on the server in `{out_dir}" in reply.content
-    (written,) = [p for p in out_dir.iterdir() if not p.name.endswith(".provenance.jsonl")]
+    folder = out_dir / f"guild-{server.guild.id}"
+    (written,) = [p for p in folder.iterdir() if not p.name.endswith(".provenance.jsonl")]
     assert written.name.startswith("tacit-sharegpt-") and written.stat().st_size > 0
+    assert server.messages_in(server.dm(server.curator)) == []
 
 
 async def test_nothing_to_export_says_so_and_writes_nothing(world, out_dir):
@@ -87,7 +101,7 @@ async def test_nothing_to_export_says_so_and_writes_nothing(world, out_dir):
     services = await world.open()
     await interview(services, ACROMEGALY[:1])  # pending only
     async with world.run():
-        ix = await server.slash(server.curator, "export", {"format": "alpaca"})
+        ix = await server.slash(server.curator, "export dataset", {"format": "alpaca"})
         await ix.wait_response()
         reply = await server.wait_for_message(predicate=lambda m: m is ix.message)
     assert reply.content.startswith("Nothing to export: no approved entries")
@@ -101,8 +115,8 @@ async def test_a_non_curator_cannot_export(world, out_dir):
     await services.review.approve("cli:test", ids[0])
     async with world.run():
         with pytest.raises(PermissionError, match="default_member_permissions"):
-            await server.slash(server.stranger, "export", {"format": "openai"})
-        ix = await server.slash(moderator(server), "export", {"format": "openai"})
+            await server.slash(server.stranger, "export dataset", {"format": "openai"})
+        ix = await server.slash(moderator(server), "export dataset", {"format": "openai"})
         await ix.wait_response()
         assert ix.message.ephemeral and ix.message.content == NOT_ALLOWED
         assert ix.message.attachments == [] and ix.followup_messages == []

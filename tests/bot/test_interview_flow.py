@@ -31,7 +31,10 @@ async def test_whole_interview_from_start_to_the_last_question(world):
         await server.wait_for(lambda c: thread.mention in notice.content)
         assert notice.embeds == [] and notice.custom_ids == []
 
-        expert = await world.services.experts.find("discord", str(server.expert.id))
+        expert = await world.services.experts.find(
+            "discord", str(server.expert.id), guild_id=server.guild.id
+        )
+        assert expert.guild_id == server.guild.id  # the interview's server is where it began
         assert expert.consented and expert.consent_version == world.settings.consent.version
 
         answers = [

@@ -43,10 +43,17 @@ def moderator(server: FakeDiscord, user: FakeUser | None = None) -> FakeUser:
 
 
 async def interview(
-    services, answers: list[str], *, name: str = "ana", external_id: str = "700001"
+    services,
+    answers: list[str],
+    *,
+    name: str = "ana",
+    external_id: str = "700001",
+    guild_id: int | None = None,
 ) -> list[int]:
-    """Entry ids from a real interview (the test guide, one entry per answer), indexed."""
-    ex = await services.experts.identify("discord", external_id, name.title())
+    """Entry ids from a real interview (the test guide, one entry per answer), indexed, in a
+    guild (default: the home guild, the fake's default one)."""
+    guild_id = guild_id or services.settings.discord.home_guild_id
+    ex = await services.experts.identify("discord", external_id, name.title(), guild_id=guild_id)
     await services.experts.give_consent(ex.id)
     ids: list[int] = []
     ask = await services.engine.start(

@@ -1,10 +1,13 @@
-"""/export: a curator asks for a fine-tuning dataset; it is written in the background.
+"""/export dataset and /export list: a curator asks for a fine-tuning dataset of their server's
+entries; it is written in the background.
 
 The command answers at once (privately) and returns; the export (knowledge.export.export) runs
-in a task of its own, its SQL and Chroma reads awaited and its CPU work in worker threads, so the
-bot keeps serving everyone else. The reply is edited with progress every few seconds and with
-the result: the dataset zipped as an attachment when it fits Discord's upload limit, else the
-place on the server it was written to ([export] out_dir). One export runs at a time.
+in a task of its own, on the server's own view of the core, its SQL and Chroma reads awaited and
+its CPU work in worker threads, so the bot keeps serving everyone else. The reply is edited with
+progress every few seconds and with the result. The dataset, zipped, goes to the curator's DMs
+when it fits Discord's upload limit (a DM, unlike an ephemeral reply, stays readable and can be
+deleted by the bot later: erasure deletes the messages of exports that held erased words); it
+is always written on the server ([export] out_dir). One export runs at a time.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from discord.ext import commands
 from bot.autocomplete import guide_choices
 from bot.checks import is_curator
 from bot.exts.export import _render
+from bot.identity import curator_id
 from bot.messages import refuse, sentence, tell
+from bot.posts import delete_recalled, where
+from bot.tenancy import curator_view
 from knowledge.export import (
     ExportError,
     ExportOptions,
@@ -57,7 +63,14 @@ STATUS_CHOICES = [
 ]
 
 
-class ExportCog(commands.Cog, name="Export"):
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_messages=True)
+class ExportCog(
+    commands.GroupCog,
+    name="Export",
+    group_name="export",
+    group_description="Fine-tuning datasets of this server's reviewed entries (curators)",
+):
     def __init__(self, bot: commands.Bot, services: Services) -> None:
         self.bot = bot
         self.services = services
@@ -72,13 +85,28 @@ class ExportCog(commands.Cog, name="Export"):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         # Discord's default permission can be changed by any server admin: check here too.
-        if not is_curator(interaction.user, self.settings.discord):
+        if not await self._curator(interaction):
             raise app_commands.CheckFailure(NOT_ALLOWED)
         return True
 
-    @app_commands.command(name="export", description="Export reviewed entries as a dataset")
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_messages=True)
+    async def _curator(self, interaction: discord.Interaction) -> bool:
+        return await is_curator(interaction.user, self.settings.discord, self.services.curators)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # Messages an erasure asked to delete while the bot was away (or could not reach).
+        try:
+            await delete_recalled(self.bot, self.services.exports)
+        except Exception:
+            log.exception("could not delete recalled export messages; trying again later")
+
+    @app_commands.command(name="list", description="The datasets exported for this server")
+    async def list_(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        rows = await curator_view(interaction, self.services).exports.list(limit=15)
+        await tell(interaction, _render.listing(rows))
+
+    @app_commands.command(name="dataset", description="Export reviewed entries as a dataset")
     @app_commands.rename(fmt="format")
     @app_commands.describe(
         fmt="The dataset format",
@@ -97,10 +125,11 @@ class ExportCog(commands.Cog, name="Export"):
         if self.job is not None and not self.job.done():
             await tell(interaction, "An export is already running. Try again when it is done.")
             return
-        out = default_out(self.settings.export.out_dir, fmt)
+        out = default_out(self.settings.export.out_dir / f"guild-{interaction.guild_id}", fmt)
+        tenant = curator_view(interaction, self.services)
         try:
             opts = ExportOptions(out=out, format=fmt, status=status, guide=guide)
-            found = await count_selected(self.services, opts)
+            found = await count_selected(tenant, opts)
         except ExportError as e:
             await refuse(interaction, e)
             return
@@ -109,26 +138,31 @@ class ExportCog(commands.Cog, name="Export"):
             await tell(interaction, _render.nothing(label))
             return
         await interaction.edit_original_response(content=_render.started(label))
-        self.job = asyncio.create_task(self._run(interaction, opts, label), name="tacit-export")
+        self.job = asyncio.create_task(
+            self._run(interaction, tenant, opts, label), name="tacit-export"
+        )
         self.job.add_done_callback(_log_failure)
 
     @export_.autocomplete("guide")
     async def _guide_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        if not is_curator(interaction.user, self.settings.discord):
+        if not await self._curator(interaction):
             return []
         return guide_choices(self.services.guides, current)
 
     # ---- the background job ------------------------------------------------------------------
 
-    async def _run(self, interaction: discord.Interaction, opts: ExportOptions, label: str) -> None:
+    async def _run(
+        self, interaction: discord.Interaction, tenant, opts: ExportOptions, label: str
+    ) -> None:
         state: dict = {"phase": None, "done": 0, "total": 0}
 
         def progress(phase: str, done: int, total: int) -> None:
             state.update(phase=phase, done=done, total=total)  # shown by the loop below
 
-        work = asyncio.create_task(export(self.services, opts, progress=progress))
+        actor = curator_id(interaction.user)
+        work = asyncio.create_task(export(tenant, opts, progress=progress, actor=actor))
         shown = None
         try:
             while not work.done():
@@ -150,11 +184,12 @@ class ExportCog(commands.Cog, name="Export"):
                 interaction, content="The export failed on the server side; the log says why."
             )
             return
-        await self._deliver(interaction, report, label)
+        await self._deliver(interaction, tenant, report, label)
 
     async def _deliver(
-        self, interaction: discord.Interaction, report: ExportReport, label: str
+        self, interaction: discord.Interaction, tenant, report: ExportReport, label: str
     ) -> None:
+        """The zip to the curator's DMs (recorded, so erasure can delete it), the report here."""
         text = _render.summary(report, label)
         name = report.out.name.removesuffix(".jsonl") + ".zip"
         limit = self.upload_limit or interaction.filesize_limit
@@ -166,11 +201,17 @@ class ExportCog(commands.Cog, name="Export"):
                     interaction, content=_render.too_big(text, nbytes, limit, report.out)
                 )
                 return
-            await self._edit(
-                interaction,
-                content=_render.attached(text, name, nbytes, report.out),
-                attachments=[discord.File(path, filename=name)],
-            )
+            try:
+                dm = await interaction.user.create_dm()
+                message = await dm.send(
+                    _render.dm_note(label, interaction.guild),
+                    file=discord.File(path, filename=name),
+                )
+            except discord.HTTPException:
+                await self._edit(interaction, content=_render.no_dm(text, report.out))
+                return
+            await tenant.exports.posted(report.export_id, where(message))
+            await self._edit(interaction, content=_render.sent(text, name, nbytes, report.out))
         finally:
             path.unlink(missing_ok=True)
 

@@ -1,10 +1,12 @@
-"""What /export says while it runs and when it is done."""
+"""What /export says while it runs and when it is done, and what /export list shows."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from knowledge.export import ExportReport
+import discord
+
+from knowledge.export import ExportRecord, ExportReport
 
 PHASES = {
     "scan": "reading entries",
@@ -57,8 +59,51 @@ def summary(report: ExportReport, label: str) -> str:
     return "\n".join(lines)
 
 
-def attached(text: str, name: str, nbytes: int, where: Path) -> str:
-    return _fit(text, f"Attached: `{name}` ({size(nbytes)}). Also on the server in `{where}`.")
+def sent(text: str, name: str, nbytes: int, where: Path) -> str:
+    return _fit(
+        text,
+        f"Sent to your DMs: `{name}` ({size(nbytes)}). Also on the server in `{where}`. "
+        "If an expert later withdraws, I delete that message and rewrite the files.",
+    )
+
+
+def no_dm(text: str, where: Path) -> str:
+    return _fit(
+        text,
+        f"I could not send you the file in a DM (are DMs from this server off?): it was "
+        f"written on the server in `{where}`.",
+    )
+
+
+def dm_note(label: str, guild: discord.Guild | None) -> str:
+    place = f" of **{guild.name}**" if guild is not None else ""
+    return (
+        f"Your export{place}: {label}. Keep it safe. If an expert withdraws an answer it "
+        "holds, I delete this message; copies you downloaded stay yours to delete."
+    )
+
+
+def listing(rows: list[ExportRecord]) -> str:
+    if not rows:
+        return "No datasets have been exported for this server yet. `/export dataset` makes one."
+    lines = ["**Datasets exported for this server** (newest first)"]
+    for r in rows:
+        who = r.actor.removeprefix("discord:")
+        by = f"<@{who}>" if who.isdigit() else f"`{r.actor}`"
+        state = {"on_disk": "on the server", "rewritten": "rewritten after erasure"}.get(
+            r.status, r.status
+        )
+        lines.append(
+            f"- #{r.id} {discord.utils.format_dt(r.created_at, 'f')} by {by}: {r.format}, "
+            f"{r.examples} examples from {r.entries} entries of {r.experts} experts, {state}"
+            + (f", in {r.posts} DM" + ("s" if r.posts != 1 else "") if r.posts else "")
+        )
+    text = ""
+    for line in lines:  # whole lines, newest first, as many as one message holds
+        if len(text) + len(line) + 1 > MESSAGE_LIMIT:
+            break
+        text += line + "\n"
+    return text.rstrip()
 
 
 def too_big(text: str, nbytes: int, limit: int, where: Path) -> str:

@@ -21,10 +21,12 @@ from bot.exts.interview._answers import read_part
 from bot.exts.interview._conversation import Conversation
 from bot.exts.interview._opening import CANNOT_WRITE, discard, open_channel
 from bot.exts.interview._recovery import ANSWER_TYPES, resume_all
+from bot.exts.interview._reminders import Reminders
 from bot.exts.interview._routes import Route, Routes
 from bot.exts.interview._views import CorrectionModal, consent_view
-from bot.identity import find_expert, identify_expert, interview_channel
+from bot.identity import expert_records, find_expert, identify_expert, interview_channel
 from bot.messages import refusals, send_long, sentence, tell
+from bot.tenancy import expert_guild
 from knowledge.errors import TacitError
 from knowledge.guides import Guide
 from knowledge.interview import InterviewError, NotActive, TooManyActive
@@ -54,10 +56,12 @@ class InterviewCog(
         self.settings = services.settings
         self.routes = Routes()
         self.conv = Conversation(bot, services, self.routes)
+        self.reminders = Reminders(self.conv, services)
 
     async def cog_load(self) -> None:
         await self.routes.load(self.engine, self.experts)
         self.conv.spawn(resume_all(self.conv))
+        self.conv.spawn(self.reminders.run())
 
     async def cog_unload(self) -> None:
         self.conv.close()
@@ -68,7 +72,9 @@ class InterviewCog(
     @app_commands.describe(guide="The interview guide: pick your profession")
     async def start(self, interaction: discord.Interaction, guide: str | None = None) -> None:
         g = self.services.guides.get(guide or self.settings.interview.default_guide)
-        expert = await find_expert(self.experts, interaction.user)
+        expert = await find_expert(
+            self.experts, interaction.user, expert_guild(interaction, self.services)
+        )
         if expert is None or self.experts.needs_consent(expert):
             # Nothing is stored until they agree: not even that they asked.
             await interaction.response.send_message(
@@ -90,7 +96,7 @@ class InterviewCog(
 
     @app_commands.command(name="next", description="Take what you wrote as your answer now")
     async def next_(self, interaction: discord.Interaction) -> None:
-        route = self._target(interaction)
+        route = await self._target(interaction)
         _require_running(route)
         await interaction.response.defer(ephemeral=True, thinking=True)
         if await self.conv.close_answer(route.interview_id):
@@ -100,7 +106,7 @@ class InterviewCog(
 
     @app_commands.command(name="skip", description="Skip the current question")
     async def skip(self, interaction: discord.Interaction) -> None:
-        route = self._target(interaction)
+        route = await self._target(interaction)
         _require_running(route)
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.conv.skip(route)
@@ -108,7 +114,7 @@ class InterviewCog(
 
     @app_commands.command(name="pause", description="Pause your interview and come back later")
     async def pause(self, interaction: discord.Interaction) -> None:
-        route = self._target(interaction)
+        route = await self._target(interaction)
         _require_running(route)
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.routes.lock(route.interview_id):
@@ -125,20 +131,25 @@ class InterviewCog(
 
     @app_commands.command(name="resume", description="Resume your paused interview")
     async def resume(self, interaction: discord.Interaction) -> None:
-        route = self._target(interaction, prefer=InterviewStatus.paused)
+        route = await self._target(interaction, prefer=InterviewStatus.paused)
         if route.running:
             raise InterviewError(f"your interview is already running in {route.mention}.")
         await interaction.response.defer(ephemeral=True, thinking=True)
+        await self._resume(route)
+        await tell(interaction, f"Resumed in {route.mention}.")
+
+    async def _resume(self, route: Route) -> None:
+        """Pick a paused interview up (or ask an idle one's question again) in its channel."""
         async with self.routes.lock(route.interview_id):
             channel = await self.conv.channel_or_fail(route)
             ask = await self.engine.resume(route.interview_id)
             route.status = InterviewStatus.active
+            await self.conv.retire_question(route, channel)  # one live Done button
             await self.conv.post_ask(route, channel, ask, note="Welcome back.")
-        await tell(interaction, f"Resumed in {route.mention}.")
 
     @app_commands.command(name="end", description="End your interview now")
     async def end(self, interaction: discord.Interaction) -> None:
-        route = self._target(interaction)
+        route = await self._target(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.routes.lock(route.interview_id):
             channel = await self.conv.channel_or_fail(route)
@@ -159,11 +170,13 @@ class InterviewCog(
         route = self.routes.in_channel(interaction.channel_id) or self.routes.of_user(
             interaction.user.id
         )
-        if route is not None and not self._may_act(interaction.user, route):
+        if route is not None and not await self._may_act(interaction.user, route):
             raise InterviewError("this is someone else's interview.")
         if route is None:
-            expert = await find_expert(self.experts, interaction.user)
-            done = await self.engine.list(expert_id=expert.id, limit=1) if expert else []
+            done = []
+            for expert in await expert_records(self.experts, interaction.user):
+                done += await self.engine.list(expert_id=expert.id, limit=1)
+            done.sort(key=lambda v: v.last_activity_at, reverse=True)
             if not done:
                 raise InterviewError(NO_INTERVIEW)
             await tell(interaction, _render.status(done[0], where=None, pending=0))
@@ -179,7 +192,8 @@ class InterviewCog(
         await interaction.response.defer()  # the notice is edited once the interview is open
         try:
             guide = self.services.guides.get(guide_slug)
-            expert = await identify_expert(self.experts, interaction.user)
+            guild_id = expert_guild(interaction, self.services)
+            expert = await identify_expert(self.experts, interaction.user, guild_id)
             await self.experts.give_consent(expert.id)
             text = "Thank you for agreeing. " + await self._begin(interaction, guide)
         except TacitError as e:
@@ -197,7 +211,7 @@ class InterviewCog(
     async def _begin(self, interaction: discord.Interaction, guide: Guide) -> str:
         """Open the thread or DM, start the interview there, ask the first question."""
         user = interaction.user
-        expert = await identify_expert(self.experts, user)
+        expert = await identify_expert(self.experts, user, expert_guild(interaction, self.services))
         busy = await self.engine.blocking(expert.id)
         if busy is not None:  # asked before a thread is opened for nothing
             route = self.routes.of_interview(busy.id)
@@ -242,9 +256,11 @@ class InterviewCog(
         route = self.routes.in_channel(message.channel.id)
         if route is None:
             return
+        if message.guild is not None and not self.settings.discord.serves(message.guild.id):
+            return  # a server taken off allowed_guilds: nothing more is kept from it
         if message.author.id == route.user_id:
             await self._expert_wrote(route, message)
-        elif is_curator(message.author, self.settings.discord):
+        elif await is_curator(message.author, self.settings.discord, self.services.curators):
             await self._curator_wrote(route, message)
         # Anyone else is not part of this interview: their words are neither used nor kept.
 
@@ -332,7 +348,7 @@ class InterviewCog(
         if route is None:
             await tell(interaction, "This interview is no longer running.")
             return
-        if not self._may_act(interaction.user, route):
+        if not await self._may_act(interaction.user, route):
             await tell(interaction, "Only the person being interviewed can answer here.")
             return
         if not route.running:
@@ -348,10 +364,24 @@ class InterviewCog(
             elif not await self.conv.close_answer(interview_id, turn_id):
                 await tell(interaction, NOTHING_YET)
 
+    async def resume_clicked(self, interaction: discord.Interaction, interview_id: int) -> None:
+        """The Resume button of a reminder."""
+        route = self.routes.of_interview(interview_id)
+        if route is None:
+            await tell(interaction, "This interview is no longer running.")
+            return
+        if interaction.user.id != route.user_id:
+            await tell(interaction, "This reminder is for the person being interviewed.")
+            return
+        await interaction.response.defer()
+        async with refusals(interaction):
+            await self._resume(route)
+            await self.conv.remove_buttons(interaction.channel, interaction.message.id)
+
     async def correct_clicked(self, interaction: discord.Interaction, interview_id: int) -> None:
         view = await self.engine.get(interview_id)
-        expert = await find_expert(self.experts, interaction.user)
-        if expert is None or expert.id != view.expert_id:
+        mine = {r.id for r in await expert_records(self.experts, interaction.user)}
+        if view.expert_id not in mine:
             await tell(interaction, "Only the person interviewed can correct this.")
             return
         await interaction.response.send_modal(CorrectionModal(interview_id))
@@ -368,11 +398,11 @@ class InterviewCog(
 
     # ---- helpers -----------------------------------------------------------------------------
 
-    def _target(self, interaction: discord.Interaction, prefer: str = "active") -> Route:
+    async def _target(self, interaction: discord.Interaction, prefer: str = "active") -> Route:
         """The interview of this channel, else the user's own."""
         route = self.routes.in_channel(interaction.channel_id)
         if route is not None:
-            if not self._may_act(interaction.user, route):
+            if not await self._may_act(interaction.user, route):
                 raise InterviewError("this is someone else's interview.")
             return route
         route = self.routes.of_user(interaction.user.id, prefer)
@@ -380,8 +410,10 @@ class InterviewCog(
             raise InterviewError(NO_INTERVIEW)
         return route
 
-    def _may_act(self, user: discord.abc.User, route: Route) -> bool:
-        return user.id == route.user_id or is_curator(user, self.settings.discord)
+    async def _may_act(self, user: discord.abc.User, route: Route) -> bool:
+        return user.id == route.user_id or await is_curator(
+            user, self.settings.discord, self.services.curators
+        )
 
 
 def _require_running(route: Route) -> None:

@@ -1,4 +1,5 @@
-"""Buttons that survive restarts: consent, Done and Skip. Their custom_id carries the ids."""
+"""Buttons that survive restarts: consent, Done and Skip, Correct it, a reminder's Resume.
+Their custom_id carries the ids; outside the servers the bot serves they answer one line."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 from typing import Protocol
 
 import discord
+
+from bot.checks import refuse_unserved
 
 
 class InterviewActions(Protocol):
@@ -22,6 +25,8 @@ class InterviewActions(Protocol):
     async def correct_clicked(
         self, interaction: discord.Interaction, interview_id: int
     ) -> None: ...
+
+    async def resume_clicked(self, interaction: discord.Interaction, interview_id: int) -> None: ...
 
     async def correction_submitted(
         self, interaction: discord.Interaction, interview_id: int, text: str
@@ -56,6 +61,8 @@ class ConsentButton(
         return cls(match["choice"], int(match["user"]), match["guide"])
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if not await refuse_unserved(interaction, interaction.client.services.settings.discord):
+            return False
         if interaction.user.id != self.user_id:
             await interaction.response.send_message(
                 "This consent notice is for someone else.", ephemeral=True
@@ -93,6 +100,9 @@ class AnswerButton(
     ) -> AnswerButton:
         return cls(match["action"], int(match["interview"]), int(match["turn"]))
 
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await refuse_unserved(interaction, interaction.client.services.settings.discord)
+
     async def callback(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).answer_button(
             interaction, self.action, self.interview_id, self.turn_id
@@ -123,6 +133,41 @@ class CorrectButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).correct_clicked(interaction, self.interview_id)
+
+
+class ResumeButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"tacit:remind:resume:(?P<interview>\d+)",
+):
+    """On a reminder: pick the interview up where it was."""
+
+    def __init__(self, interview_id: int) -> None:
+        self.interview_id = interview_id
+        super().__init__(
+            discord.ui.Button(
+                label="Resume",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"tacit:remind:resume:{interview_id}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str], /
+    ) -> ResumeButton:
+        return cls(int(match["interview"]))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await refuse_unserved(interaction, interaction.client.services.settings.discord)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).resume_clicked(interaction, self.interview_id)
+
+
+def resume_view(interview_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ResumeButton(interview_id))
+    return view
 
 
 class CorrectionModal(discord.ui.Modal, title="Correct what I understood"):

@@ -1,9 +1,12 @@
-"""/review: curators take pending entries one card at a time, decide, search, undo, count, pay.
+"""/review: curators take pending entries one card at a time, decide, search, undo, count, pay;
+admins choose which roles curate (/review curators).
 
 Every command and every button or form checks on the bot's side that the user is a curator
 (bot.checks.is_curator); the group's default permission (Manage Messages) only hides it from
-most members in Discord's menu. Each card is a private message that is edited into the next
-card after every decision. All the work is done by knowledge.review.ReviewService.
+most members in Discord's menu. Everything runs on the server's own view of the core
+(bot.tenancy.curator_view), so nothing of another server is ever shown, counted or paid. Each
+card is a private message that is edited into the next card after every decision. All the work
+is done by knowledge.review.ReviewService.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.autocomplete import guide_choices
-from bot.exts.review import _render
+from bot.exts.review import _curators, _render
 from bot.exts.review._views import (
     NOT_ALLOWED,
     EditForm,
@@ -29,6 +32,7 @@ from bot.exts.review._views import (
 )
 from bot.identity import curator_id
 from bot.messages import refusals, sentence, split_message, tell
+from bot.tenancy import curator_view
 from knowledge.errors import TacitError
 from knowledge.review import (
     APPROVE,
@@ -38,6 +42,7 @@ from knowledge.review import (
     REJECT,
     Card,
     ReviewError,
+    ReviewService,
     render_chart,
 )
 from knowledge.services import Services
@@ -57,15 +62,22 @@ class ReviewCog(
     group_name="review",
     group_description="Review captured knowledge (curators)",
 ):
+    curators = app_commands.Group(
+        name="curators", description="Which roles curate this server (admins)"
+    )
+
     def __init__(self, bot: commands.Bot, services: Services) -> None:
         self.bot = bot
         self.services = services
-        self.review = services.review
         self.settings = services.settings
+
+    def _review(self, interaction: discord.Interaction) -> ReviewService:
+        """This server's review: its entries, its experts, its curators' decisions only."""
+        return curator_view(interaction, self.services).review
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         # Discord's default permission can be changed by any server admin: check here too.
-        if not allowed(interaction):
+        if not await allowed(interaction):
             raise app_commands.CheckFailure(NOT_ALLOWED)
         return True
 
@@ -81,7 +93,9 @@ class ReviewCog(
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with refusals(interaction):
-            queue = Queue(self._guide(guide), await self._expert_id(expert) if expert else None)
+            queue = Queue(
+                self._guide(guide), await self._expert_id(interaction, expert) if expert else None
+            )
             await self._show_next(interaction, queue, note=None, label=expert)
 
     @app_commands.command(name="search", description="Find entries by meaning")
@@ -100,7 +114,9 @@ class ReviewCog(
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with refusals(interaction):
-            hits = await self.review.search(query, status=status, guide=self._guide(guide), n=10)
+            hits = await self._review(interaction).search(
+                query, status=status, guide=self._guide(guide), n=10
+            )
             await interaction.followup.send(embed=_render.search_embed(query, hits), ephemeral=True)
 
     @app_commands.command(name="entry", description="One entry in full, with its history")
@@ -112,7 +128,7 @@ class ReviewCog(
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with refusals(interaction):
-            detail = await self.review.entry(id)
+            detail = await self._review(interaction).entry(id)
             text = _render.entry_text(detail, guild_id=interaction.guild_id)
             if len(split_message(text)) <= ENTRY_MESSAGES:
                 await tell(interaction, text)
@@ -127,14 +143,14 @@ class ReviewCog(
     async def undo(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with refusals(interaction):
-            d = await self.review.undo(curator_id(interaction.user))
+            d = await self._review(interaction).undo(curator_id(interaction.user))
             await tell(interaction, _render.undo_text(d))
 
     @app_commands.command(name="stats", description="Counts, throughput and backlog, with a chart")
     async def stats(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with refusals(interaction):
-            st = await self.review.stats()
+            st = await self._review(interaction).stats()
             png = await render_chart(st)
             await interaction.followup.send(
                 embed=_render.stats_embed(st),
@@ -155,19 +171,35 @@ class ReviewCog(
         async with refusals(interaction):
             since = _day(start, "from")
             until = _day(end, "to") + timedelta(days=1) if end else None
-            rows = await self.review.payouts(since, until)
+            rows = await self._review(interaction).payouts(since, until)
             period = _period(start, end)
             text = _render.payouts_text(rows, period)
             if len(text) <= _render.MESSAGE_LIMIT:
                 await tell(interaction, text)
                 return
-            csv = await self.review.payouts_csv(since, until)
+            csv = await self._review(interaction).payouts_csv(since, until)
             head = split_message(text)[0]
             await interaction.followup.send(
                 _render.clip(head, 1800) + "\n*All experts are in the attached CSV.*",
                 file=discord.File(io.BytesIO(csv.encode()), filename="tacit-payouts.csv"),
                 ephemeral=True,
             )
+
+    # ---- who curates (admins) ----------------------------------------------------------------
+
+    @curators.command(name="add", description="Make a role's members curators of this server")
+    @app_commands.describe(role="The role whose members may review and export")
+    async def curators_add(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        await _curators.add(self.services, interaction, role)
+
+    @curators.command(name="remove", description="Stop a role curating this server")
+    @app_commands.describe(role="The role to take curating away from")
+    async def curators_remove(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        await _curators.remove(self.services, interaction, role)
+
+    @curators.command(name="list", description="Who curates this server")
+    async def curators_list(self, interaction: discord.Interaction) -> None:
+        await _curators.show(self.services, interaction)
 
     # ---- autocomplete ------------------------------------------------------------------------
 
@@ -176,7 +208,7 @@ class ReviewCog(
     async def _guide_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        if not allowed(interaction):
+        if not await allowed(interaction):
             return []
         return guide_choices(self.services.guides, current)
 
@@ -184,10 +216,10 @@ class ReviewCog(
     async def _expert_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        if not allowed(interaction):
+        if not await allowed(interaction):
             return []
         cur = current.strip().lower()
-        st = await self.review.stats()
+        st = await self._review(interaction).stats()
         return [
             app_commands.Choice(
                 name=f"{x.display_name} ({x.pseudonym}), {x.counts.pending} pending"[:100],
@@ -217,7 +249,7 @@ class ReviewCog(
             return
         if action == "edit":
             try:
-                e = await self.review.entry(entry_id)
+                e = await self._review(interaction).entry(entry_id)
             except TacitError as err:
                 await tell(interaction, sentence(str(err)))
                 return
@@ -225,16 +257,17 @@ class ReviewCog(
             return
         await interaction.response.defer()
         who = curator_id(interaction.user)
+        review = self._review(interaction)
         note = None
         try:
             if action == "approve":
-                d = await self.review.approve(who, entry_id)
+                d = await review.approve(who, entry_id)
                 note = _render.decision_note(d, action=APPROVE)
             elif action == "dup" and of is not None:
-                d = await self.review.mark_duplicate(who, entry_id, of)
+                d = await review.mark_duplicate(who, entry_id, of)
                 note = _render.decision_note(d, action=DUPLICATE)
             elif action == "skip":
-                await self.review.skip(who, entry_id)
+                await review.skip(who, entry_id)
                 note = f"Skipped entry {entry_id}: you will see it again after the others."
         except TacitError as err:
             note = sentence(str(err))
@@ -245,7 +278,9 @@ class ReviewCog(
     ) -> None:
         await interaction.response.defer()
         try:
-            d = await self.review.reject(curator_id(interaction.user), entry_id, reason)
+            d = await self._review(interaction).reject(
+                curator_id(interaction.user), entry_id, reason
+            )
             note = _render.decision_note(d, action=REJECT)
         except TacitError as err:
             note = sentence(str(err))
@@ -262,7 +297,7 @@ class ReviewCog(
     ) -> None:
         await interaction.response.defer()
         try:
-            d = await self.review.edit(
+            d = await self._review(interaction).edit(
                 curator_id(interaction.user), entry_id, question=question, answer=answer
             )
             note = _render.decision_note(d, action=EDIT)
@@ -275,7 +310,9 @@ class ReviewCog(
     ) -> None:
         await interaction.response.defer()
         try:
-            d = await self.review.flag_pii(curator_id(interaction.user), entry_id, note_text)
+            d = await self._review(interaction).flag_pii(
+                curator_id(interaction.user), entry_id, note_text
+            )
             note = _render.decision_note(d, action=FLAG_PII)
         except TacitError as err:
             note = sentence(str(err))
@@ -292,7 +329,7 @@ class ReviewCog(
         label: str | None = None,
     ) -> None:
         """Put the curator's next card on the message (the deferred reply or the old card)."""
-        card = await self.review.next(
+        card = await self._review(interaction).next(
             curator_id(interaction.user), guide=queue.guide, expert_id=queue.expert_id
         )
         if card is None:
@@ -307,7 +344,7 @@ class ReviewCog(
     ) -> None:
         """The same entry after an edit or a flag: the curator still has to decide on it."""
         try:
-            card = await self.review.card(curator_id(interaction.user), entry_id)
+            card = await self._review(interaction).card(curator_id(interaction.user), entry_id)
         except TacitError as err:
             await self._show_next(interaction, queue, note=f"{note} {sentence(str(err))}")
             return
@@ -327,11 +364,11 @@ class ReviewCog(
             view=view,
         )
 
-    async def _expert_id(self, value: str) -> int:
+    async def _expert_id(self, interaction: discord.Interaction, value: str) -> int:
         value = value.strip()
         if value.isdigit():
             return int(value)
-        st = await self.review.stats()
+        st = await self._review(interaction).stats()
         low = value.lower()
         for x in st.by_expert:
             if low in (x.pseudonym.lower(), x.display_name.lower()):

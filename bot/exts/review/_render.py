@@ -52,6 +52,7 @@ VERBS = {
     FLAG_PII: "flagged for personal data",
     UNDO: "undid a change",
     SKIP: "skipped",
+    "entry.corrected": "corrected their own answer",
 }
 
 
@@ -82,6 +83,8 @@ def who(actor: str | None) -> str:
     kind, _, rest = actor.partition(":")
     if kind == Platform.discord and rest.isdigit():
         return f"<@{rest}>"
+    if kind == "expert":
+        return "the expert"
     return f"`{actor}`"
 
 
@@ -180,6 +183,11 @@ def card_text(e: EntryView, limit: int) -> str:
 
 def _notes(e: EntryView) -> str:
     notes = []
+    if e.corrected:
+        notes.append(
+            f"✍️ The expert corrected this answer {when(e.corrected_at)}: the answer shown is "
+            f"their own correction. Their first answer: *{snippet(e.original_answer, 300)}*"
+        )
     if e.edited:
         notes.append(f"Edited by {who(e.edited_by)}; the expert's own words are kept.")
     if e.flagged_pii:
@@ -254,11 +262,14 @@ def entry_text(d: EntryDetail, *, guild_id: int | None) -> str:
     if notes:
         lines.append(notes)
     lines += ["", "**Question**", d.question, "", "**Answer**", d.answer]
-    if d.edited:
+    if d.corrected and d.corrected_answer != d.answer:
+        lines += ["", "**The expert's own correction**", d.corrected_answer]
+    if d.edited or d.corrected:
         if d.original_question != d.question:
             lines += ["", "**The expert's question**", d.original_question]
         if d.original_answer != d.answer:
-            lines += ["", "**The expert's answer**", d.original_answer]
+            label = "**The expert's first answer**" if d.corrected else "**The expert's answer**"
+            lines += ["", label, d.original_answer]
     lines += ["", "**History**"]
     lines += [history_line(ev) for ev in d.history[-25:]] or ["No decisions or edits yet."]
     if len(d.history) > 25:

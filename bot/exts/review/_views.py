@@ -10,7 +10,7 @@ from typing import Protocol
 
 import discord
 
-from bot.checks import is_curator
+from bot.checks import is_curator, refuse_unserved
 
 CUSTOM_ID_LIMIT = 100
 TEXT_INPUT_LIMIT = 4000  # the most a modal's text field can hold
@@ -67,13 +67,16 @@ def _cog(interaction: discord.Interaction) -> ReviewActions:
     return interaction.client.get_cog("Review")  # type: ignore[return-value]
 
 
-def allowed(interaction: discord.Interaction) -> bool:
-    return is_curator(interaction.user, interaction.client.services.settings.discord)
+async def allowed(interaction: discord.Interaction) -> bool:
+    services = interaction.client.services
+    return await is_curator(interaction.user, services.settings.discord, services.curators)
 
 
 async def refuse(interaction: discord.Interaction) -> bool:
     """The curator check for buttons and forms: a private "not allowed", and nothing else."""
-    if allowed(interaction):
+    if not await refuse_unserved(interaction, interaction.client.services.settings.discord):
+        return False
+    if await allowed(interaction):
         return True
     await interaction.response.send_message(NOT_ALLOWED, ephemeral=True)
     return False

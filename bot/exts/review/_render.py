@@ -362,6 +362,7 @@ def payouts_text(rows: list[Earnings], period: str) -> str:
             f"{r.interviews} interview{'s' if r.interviews != 1 else ''}, "
             f"{r.entries_accepted} of {r.entries_total} entries accepted, "
             f"{r.amount:.2f} {r.currency} at {r.rate_note}"
+            + (("; paid" if r.paid else "; not paid yet") if r.forgotten else "")
         )
     currencies = {r.currency for r in rows}
     if len(currencies) == 1:

@@ -127,3 +127,37 @@ def test_the_checker_sees_a_circle_when_there_is_one():
         assert _cycle() is not None
     finally:
         GRAPH["knowledge.vocab"].discard("knowledge.config")
+
+
+# The operator's (unscoped) services that would show every server's data to a curator.
+_OPERATOR_VIEWS = ("review", "exports", "db")
+
+
+def _operator_uses(path: Path) -> list[str]:
+    """`services.review` / `self.services.exports` / `services.db` ... in a module."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in _OPERATOR_VIEWS
+            and isinstance(node.value, ast.Attribute | ast.Name)
+            and getattr(node.value, "attr", getattr(node.value, "id", None)) == "services"
+        ):
+            found.append(f"services.{node.attr} (line {node.lineno})")
+    return found
+
+
+CURATOR_FACING = [n for n in MODULES if n.startswith(("bot.exts.review", "bot.exts.export"))]
+
+
+@pytest.mark.parametrize("name", CURATOR_FACING)
+def test_curator_commands_reach_the_core_only_through_their_servers_view(name):
+    """What curators see comes from `bot.tenancy.curator_view` (one server's scoped services),
+    never from the operator's services, which see every server."""
+    allowed = {"bot.exts.export._cog": {"services.exports"}}  # deleting recalled posts only
+    uses = {u.split(" ")[0] for u in _operator_uses(MODULES[name])}
+    assert uses <= allowed.get(name, set()), f"{name} uses {sorted(uses)}"
+
+
+def test_the_curator_view_check_sees_an_operator_use():
+    assert _operator_uses(MODULES["bot.exts.me._cog"])  # /me forget uses services.exports

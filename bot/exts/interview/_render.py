@@ -44,7 +44,8 @@ def welcome(guide: Guide, user: discord.abc.User, quiet_seconds: float) -> str:
         "your answer and ask the next question.\n"
         "- `.txt` and `.md` files count as part of your answer; other files are kept as links.\n"
         "- `/interview skip`, `/interview pause`, `/interview resume`, `/interview end`, "
-        "`/interview status`. `/me data` shows what is stored about you; `/me forget` deletes it."
+        "`/interview status`. `/me entries` lets you correct or withdraw any answer, `/me data` "
+        "shows what is stored about you, `/me forget` deletes it."
     )
 
 
@@ -75,8 +76,9 @@ def teach_back(summary: str) -> str:
 def closing(reply: Reply) -> str:
     end = reply.closing or "That's the end of the interview."
     return (
-        f"{end}\n\n**The interview is complete.** Thank you! `/me earnings` shows your time, "
-        "and `/me data` everything stored from it."
+        f"{end}\n\n**The interview is complete.** Thank you! `/me entries` lets you review, "
+        "correct or withdraw your answers, `/me earnings` shows your time, and `/me data` "
+        "everything stored from it."
     )
 
 

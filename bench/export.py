@@ -39,7 +39,7 @@ DIM = 384
 NEAR_COPIES = N // 50
 SEED = 2026
 FORMATS = ["openai", "sharegpt", "alpaca", "hf"]
-FIXTURE_VERSION = 1
+FIXTURE_VERSION = 2  # 2: schema 0002 (servers, registry)
 
 
 def fixture_folder(n: int = N) -> Path:
@@ -252,6 +252,7 @@ def one(fmt: str, folder: Path, pii: str | None = None) -> dict:
             t = time.perf_counter()
             report = await export(svc, ExportOptions(out=out, format=fmt, split=0.1, pii=pii))
             seconds = time.perf_counter() - t
+            erase = await _erase_one_expert(svc, fmt, report) if pii is None else None
         finally:
             await svc.close()
         return {
@@ -264,9 +265,45 @@ def one(fmt: str, folder: Path, pii: str | None = None) -> dict:
             "dedupe_method": report.dedupe_method,
             "redactions": sum(report.redactions.values()),
             "timings": report.timings,
+            "erase": erase,
         }
 
     return asyncio.run(main())
+
+
+async def _erase_one_expert(svc, fmt: str, report) -> dict:
+    """Rewrite a copy of the written files without one expert's entries (what forgetting them
+    does to this export; the copy keeps the fixture whole): seconds and examples removed."""
+    import shutil
+
+    from sqlalchemy import select
+
+    from knowledge.export.erase import file_roles, rewrite_hf, rewrite_jsonl
+    from knowledge.storage import Entry
+
+    async with svc.db.sessions() as s:
+        gone = set(await s.scalars(select(Entry.id).where(Entry.expert_id == 1)))
+    copy = report.out.with_name(report.out.name + ".erasure")
+    copies = {}
+    for role, path in file_roles(fmt, report.out, report.splits).items():
+        target = (
+            copy / path.relative_to(report.out)
+            if fmt == "hf"
+            else copy.with_name(copy.name + "." + path.name)
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        copies[role] = target
+    t = time.perf_counter()
+    if fmt == "hf":
+        removed = await asyncio.to_thread(rewrite_hf, copies, gone, report.card)
+    else:
+        removed = await asyncio.to_thread(rewrite_jsonl, copies, gone)
+    seconds = time.perf_counter() - t
+    shutil.rmtree(copy, ignore_errors=True)
+    for path in copies.values():
+        path.unlink(missing_ok=True)
+    return {"seconds": seconds, "entries": len(gone), "examples": removed}
 
 
 def _measure(fmt: str, folder: Path, pii: str | None) -> dict:
@@ -310,6 +347,10 @@ def run(formats: list[str] | None = None) -> dict:
         figures[f"{name} peak MB"] = r["peak_mb"]
         figures[f"{name} peak MB with PII workers"] = r["tree_peak_mb"]
         figures[f"{name} examples"] = r["written"]
+        figures[f"{name} record in registry s"] = r["timings"].get("record", 0.0)
+        if r.get("erase"):
+            figures[f"{name} erase one expert s"] = r["erase"]["seconds"]
+            figures[f"{name} erase one expert examples removed"] = r["erase"]["examples"]
         if (fmt, pii) == runs[0]:
             figures["MB before export"] = r["before_export_mb"]
             figures["near-duplicates removed"] = r["duplicates_removed"]

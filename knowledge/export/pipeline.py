@@ -107,7 +107,9 @@ async def export(
     report = await export_from(
         services.db, services.index, services.guides, plan, progress=progress
     )
+    t = time.perf_counter()
     await services.exports.record(report, actor=actor)
+    report.timings["record"] = time.perf_counter() - t
     return report
 
 

@@ -62,91 +62,108 @@ def _dumps(obj: dict[str, Any]) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
-def _kept_provenance(prov: Path, gone: set[int]) -> tuple[list[bytes], dict[str, set[int]], int]:
-    """Provenance lines to keep (near-duplicate mentions of erased ids dropped), the line
-    numbers to drop in each split's file, and how many examples go."""
-    keep: list[bytes] = []
+def _to_drop(prov: Path, gone: set[int]) -> dict[str, set[int]]:
+    """The line numbers, in each split's file, of the examples that hold a `gone` entry."""
     drop: dict[str, set[int]] = {}
     seen: Counter[str] = Counter()
-    removed = 0
     with open(prov, "rb") as f:
         for line in f:
             if not line.strip():
                 continue
             p = _loads(line)
             split = p.get("split", TRAIN)
-            k = seen[split]
-            seen[split] += 1
             if gone.intersection(p.get("entry_ids", [])):
-                drop.setdefault(split, set()).add(k)
-                removed += 1
+                drop.setdefault(split, set()).add(seen[split])
+            seen[split] += 1
+    return drop
+
+
+def _kept_provenance(prov: Path, gone: set[int]):
+    """The provenance lines that stay, one at a time (mentions of erased near-duplicates
+    dropped), as (line, parsed)."""
+    with open(prov, "rb") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            p = _loads(line)
+            if gone.intersection(p.get("entry_ids", [])):
                 continue
             near = p.get("near_duplicates_removed") or []
             if gone.intersection(near):
                 p["near_duplicates_removed"] = [i for i in near if i not in gone]
                 line = _dumps(p)
-            keep.append(line if line.endswith(b"\n") else line + b"\n")
-    return keep, drop, removed
+            yield (line if line.endswith(b"\n") else line + b"\n"), p
 
 
 def _replace(path: Path, lines) -> None:
+    """Write `lines` (streamed) beside `path`, then rename over it."""
     tmp = path.with_name(path.name + ".erasing")
-    with open(tmp, "wb") as f:
-        for line in lines:
-            f.write(line)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            for line in lines:
+                f.write(line)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _without(path: Path, drop: set[int]):
+    with open(path, "rb") as f:
+        for k, line in enumerate(f):
+            if k not in drop:
+                yield line
 
 
 def rewrite_jsonl(roles: dict[str, Path], gone: set[int]) -> int:
-    """Drop the examples holding `gone` entries from a JSONL export; how many went."""
-    keep, drop, removed = _kept_provenance(roles["provenance"], gone)
-    if not removed and not any(drop.values()):
-        _replace(roles["provenance"], keep)  # only near-duplicate mentions changed
-        return 0
+    """Drop the examples holding `gone` entries from a JSONL export; how many went. Streams:
+    memory does not grow with the file."""
+    drop = _to_drop(roles["provenance"], gone)
     for split, path in roles.items():
-        if split == "provenance" or not drop.get(split):
-            continue
-        with open(path, "rb") as f:
-            lines = [line for k, line in enumerate(f) if k not in drop[split]]
-        _replace(path, lines)
-    _replace(roles["provenance"], keep)
-    return removed
+        if split != "provenance" and drop.get(split):
+            _replace(path, _without(path, drop[split]))
+    _replace(roles["provenance"], (line for line, _ in _kept_provenance(roles["provenance"], gone)))
+    return sum(len(d) for d in drop.values())
 
 
 def rewrite_hf(roles: dict[str, Path], gone: set[int], card: dict | None) -> int:
-    """Drop the examples holding `gone` entries from a Hugging Face folder; how many went."""
+    """Drop the examples holding `gone` entries from a Hugging Face folder; how many went.
+    Parquet files are read and written a row group at a time."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    keep, _, removed = _kept_provenance(roles["provenance"], gone)
-    kept = [_loads(line) for line in keep]
-    ids = pa.array([p["id"] for p in kept], type=pa.string())
-    splits = [r for r in roles if r not in ("provenance", "card")]
-    tables = {}
-    for split in splits:
-        table = pq.read_table(roles[split])
-        tables[split] = table.filter(pc.is_in(table["id"], value_set=ids))
-        tmp = roles[split].with_name(roles[split].name + ".erasing")
-        pq.write_table(tables[split], tmp)
-        os.replace(tmp, roles[split])
-    _replace(roles["provenance"], keep)
-    if card is not None and roles["card"].exists():
-        roles["card"].write_text(_card_again(card, tables, kept), encoding="utf-8")
-    return removed
+    removed_ids: set[str] = set()
+    with open(roles["provenance"], "rb") as f:
+        for line in f:
+            if line.strip() and gone.intersection((p := _loads(line)).get("entry_ids", [])):
+                removed_ids.add(p["id"])
+    interviews: dict[str, set[int]] = {}
 
+    def kept():
+        for line, p in _kept_provenance(roles["provenance"], gone):
+            interviews.setdefault(p.get("split", TRAIN), set()).add(p["interview_id"])
+            yield line
 
-def _card_again(card: dict, tables: dict, kept: list[dict]) -> str:
-    """The dataset card with the counts of what is left."""
+    _replace(roles["provenance"], kept())
+    drop = pa.array(sorted(removed_ids), type=pa.string())
     report = ExportReport(format="hf", out=Path("."))
-    for split, table in tables.items():
-        report.examples[split] = table.num_rows
-        for row in table.select(["profession", "probes"]).to_pylist():
-            report.by_profession[row["profession"]] += 1
-            report.by_probe.update(row["probes"])
-    for split in tables:
-        report.interviews[split] = len({p["interview_id"] for p in kept if p["split"] == split})
-    return dataset_card(CardInfo(**card), report)
+    for split in (r for r in roles if r not in ("provenance", "card")):
+        source = pq.ParquetFile(roles[split])
+        tmp = roles[split].with_name(roles[split].name + ".erasing")
+        with pq.ParquetWriter(tmp, source.schema_arrow) as out:
+            for batch in source.iter_batches():
+                table = pa.Table.from_batches([batch])
+                table = table.filter(pc.invert(pc.is_in(table["id"], value_set=drop)))
+                out.write_table(table)
+                report.examples[split] += table.num_rows
+                for row in table.select(["profession", "probes"]).to_pylist():
+                    report.by_profession[row["profession"]] += 1
+                    report.by_probe.update(row["probes"])
+        os.replace(tmp, roles[split])
+        report.interviews[split] = len(interviews.get(split, ()))
+    if card is not None and roles["card"].exists():
+        roles["card"].write_text(dataset_card(CardInfo(**card), report), encoding="utf-8")
+    return len(removed_ids)
 
 
 def delete_files(paths: list[Path], out: Path) -> list[str]:

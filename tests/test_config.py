@@ -85,3 +85,13 @@ def test_a_bad_secret_is_not_echoed(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_settings()
     assert "12345678" not in str(e.value)
+
+
+def test_the_home_server_must_be_one_the_bot_serves(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[discord]\nhome_guild_id = 22\nallowed_guilds = [11]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="discord: .*home_guild_id 22 is not in allowed_guilds"):
+        load_settings(path)
+    path.write_text("[discord]\nhome_guild_id = 11\nallowed_guilds = [11]\n", encoding="utf-8")
+    d = load_settings(path).discord
+    assert d.serves(11) and not d.serves(33) and d.serves(None)  # DMs are always served

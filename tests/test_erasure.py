@@ -169,8 +169,13 @@ async def test_posts_of_an_export_are_recalled_and_a_sweep_finishes_a_failed_era
     doc, *_ = await approved_corpus(services)
     report = await export(services, ExportOptions(out=tmp_path / "d.jsonl", pii="off"))
     await services.exports.posted(report.export_id, "discord:55:66")
-    services.experts.eraser = None  # the files were not reached (a crash, say)
-    await services.experts.forget(doc.id, actor="cli:op")
+    class FullDisk:  # the files cannot be reached now (a full disk, a permission)
+        async def erase(self, entry_ids):
+            raise OSError(28, "No space left on device")
+
+    services.experts.eraser = FullDisk()
+    done = await services.experts.forget(doc.id, actor="cli:op")
+    assert done.entries > 0 and done.copies is None and done.copies_pending  # forgotten anyway
     assert doc.pseudonym in (tmp_path / "d.provenance.jsonl").read_text()
     assert await services.exports.recalled_posts() == []
 

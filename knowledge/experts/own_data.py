@@ -57,6 +57,24 @@ class Forgotten:
     currency: str = ""
     pseudonyms: list[str] = field(default_factory=list)
     copies: ErasedCopies | None = None  # export files and posts, when an eraser is wired
+    copies_pending: bool = False  # the eraser failed: `tacit exports purge` finishes it
+
+
+async def erase_copies(
+    eraser: Eraser | None, entry_ids: list[int]
+) -> tuple[ErasedCopies | None, bool]:
+    """Take erased entries out of export files: (what was done, whether some is still owed).
+
+    The words are already gone from SQL; a failure here (a disk, a permission) is logged and
+    left to the next erasure or `tacit exports purge`, never shown as the expert's failure.
+    """
+    if eraser is None:
+        return None, False
+    try:
+        return await eraser.erase(entry_ids), False
+    except Exception:
+        log.exception("export files could not be rewritten yet; `tacit exports purge` retries")
+        return None, True
 
 
 class OwnData:
@@ -195,8 +213,8 @@ class OwnData:
             done.pseudonyms.append(ex.pseudonym)
             erased += entry_ids
         log.info("an expert was forgotten (%d entries)", done.entries)
-        if self.eraser is not None and erased:
-            done.copies = await self.eraser.erase(erased)
+        if erased:
+            done.copies, done.copies_pending = await erase_copies(self.eraser, erased)
         done.owed = round(done.owed, 2)
         return done
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, text
 
 from knowledge.experts.errors import ExpertError, NotYourEntry
 from knowledge.experts.identity import expert_actor
-from knowledge.experts.own_data import ErasedCopies, Eraser
+from knowledge.experts.own_data import ErasedCopies, Eraser, erase_copies
 from knowledge.index import BatchingEmbedder, Indexer
 from knowledge.storage import AuditEvent, Database, Entry, IndexDeletion, Turn, utcnow
 from knowledge.storage.entries import set_vector
@@ -62,6 +62,7 @@ class Correction:
 class Withdrawal:
     entry_id: int
     copies: ErasedCopies | None  # what the eraser took out of export files and posts
+    copies_pending: bool = False  # the eraser failed: `tacit exports purge` finishes it
 
 
 def _own(e: Entry) -> OwnEntry:
@@ -203,8 +204,8 @@ class OwnEntries:
         log.info("entry %s was withdrawn by its expert", entry_id)
         if self.indexer is not None:
             self.indexer.notify()
-        copies = await self.eraser.erase([entry_id]) if self.eraser is not None else None
-        return Withdrawal(entry_id, copies)
+        copies, pending = await erase_copies(self.eraser, [entry_id])
+        return Withdrawal(entry_id, copies, pending)
 
 
 async def _mine(s, expert_ids: list[int], entry_id: int, *, lock: Database | None = None) -> Entry:

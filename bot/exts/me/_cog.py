@@ -165,7 +165,7 @@ class MeCog(
                 await interaction.response.defer()
                 done = await self.experts.withdraw(ids, entry_id)
                 messages = await delete_recalled(self.bot, self.services.exports)
-                note = _render.withdrawn(entry_id, done.copies, messages)
+                note = _render.withdrawn(entry_id, done.copies, messages, done.copies_pending)
                 embed, view = await self._page(interaction.user, 0, note)
                 await interaction.edit_original_response(content=None, embed=embed, view=view)
 

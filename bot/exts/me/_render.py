@@ -46,9 +46,14 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def copies_text(copies, messages: int) -> str:
+def copies_text(copies, messages: int, pending: bool = False) -> str:
     """What erasure did to datasets already written, in a sentence or two."""
     parts = []
+    if pending:
+        parts.append(
+            "Dataset files on the server could not all be rewritten just now: the operator "
+            "has been told, and they will be."
+        )
     if copies is not None and copies.exports:
         files = len(copies.files_rewritten) + len(copies.files_deleted)
         parts.append(
@@ -70,7 +75,7 @@ def copies_text(copies, messages: int) -> str:
 def forgotten(done: Forgotten, messages: int) -> str:
     text = (
         f"Done: everything tacit stored about you is deleted ({_plural(done.entries, 'entry', 'entries')} "
-        "included). " + copies_text(done.copies, messages)
+        "included). " + copies_text(done.copies, messages, done.copies_pending)
     )
     if done.owed:
         text += (
@@ -169,5 +174,5 @@ def confirm_withdraw(e: OwnEntry) -> str:
     )
 
 
-def withdrawn(entry_id: int, copies, messages: int) -> str:
-    return f"Entry #{entry_id} is withdrawn and deleted. " + copies_text(copies, messages)
+def withdrawn(entry_id: int, copies, messages: int, pending: bool = False) -> str:
+    return f"Entry #{entry_id} is withdrawn and deleted. " + copies_text(copies, messages, pending)

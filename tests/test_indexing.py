@@ -88,7 +88,7 @@ async def test_a_forgotten_expert_leaves_chroma_too(indexed_services):
     ids = await interview(svc, ANSWERS[:2])
     await svc.indexer.sync()
     expert = await svc.experts.find("terminal", "lee")
-    assert await svc.experts.forget(expert.id, actor="expert:self") == 2
+    assert (await svc.experts.forget(expert.id, actor="expert:self")).entries == 2
     await svc.indexer.sync()
     assert await svc.index.ids() == set()
     assert await svc.index.get(ids) == {}

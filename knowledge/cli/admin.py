@@ -172,7 +172,7 @@ async def forget(ctx: click.Context, name: str | None, yes: bool) -> None:
             click.echo(
                 f"tacit: warning: {path} changed since tacit wrote it: not touched", err=True
             )
-    if done.owed:
+    if done.interviews:  # pay records are kept, whatever the amount
         click.echo(
             f"  still owed: {done.owed:.2f} {done.currency}, kept as "
             f"{', '.join(done.pseudonyms)} in `tacit payouts`"

@@ -77,7 +77,7 @@ def forgotten(done: Forgotten, messages: int) -> str:
         f"Done: everything tacit stored about you is deleted ({_plural(done.entries, 'entry', 'entries')} "
         "included). " + copies_text(done.copies, messages, done.copies_pending)
     )
-    if done.owed:
+    if done.interviews:  # pay records are kept, even for a few seconds' worth
         text += (
             f" What you are owed ({done.owed:.2f} {done.currency}) is kept without your name, "
             f"under {', '.join(done.pseudonyms)}, so it can still be paid."

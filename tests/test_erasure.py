@@ -169,6 +169,7 @@ async def test_posts_of_an_export_are_recalled_and_a_sweep_finishes_a_failed_era
     doc, *_ = await approved_corpus(services)
     report = await export(services, ExportOptions(out=tmp_path / "d.jsonl", pii="off"))
     await services.exports.posted(report.export_id, "discord:55:66")
+
     class FullDisk:  # the files cannot be reached now (a full disk, a permission)
         async def erase(self, entry_ids):
             raise OSError(28, "No space left on device")

@@ -14,6 +14,7 @@ temp folder and reused by later runs (building its Chroma index takes minutes).
     python -m bench.export             # every format
     python -m bench.export openai      # some formats
     python -m bench.export --dedupe    # the ways to find near-duplicates, compared (slow)
+    python -m bench.export --views     # review and export counts: operator vs a server's view
 """
 
 from __future__ import annotations
@@ -403,8 +404,46 @@ def dedupe_methods(folder: Path | None = None, sample: int = 300) -> dict:
     return figures
 
 
+def views(folder: Path | None = None) -> dict:
+    """What scoping sessions to one server costs: the same queries over the same 100k rows,
+    unscoped and through a scoped view that matches every row (best of 3, ms)."""
+    from knowledge.export import ExportOptions, count_selected
+    from knowledge.services import build as build_services
+    from knowledge.storage import TERMINAL
+
+    folder = folder or fixture_folder()
+    if not (folder / "ready").exists():
+        build(folder)
+
+    async def main() -> dict:
+        svc = await build_services(settings_in(folder), background=False, migrate=False)
+        figures: dict = {"load average at start": os.getloadavg()[0]}
+        try:
+            for name, view in (("operator", svc), ("scoped", svc.tenant(TERMINAL))):
+                for label, work in (
+                    ("stats", lambda v=view: v.review.stats()),
+                    ("list 1000", lambda v=view: v.review.list(status="approved", limit=1000)),
+                    ("export count", lambda v=view: count_selected(v, ExportOptions(out=folder))),
+                ):
+                    best = float("inf")
+                    for _ in range(3):
+                        t = time.perf_counter()
+                        await work()
+                        best = min(best, time.perf_counter() - t)
+                    figures[f"{name} {label} ms"] = best * 1000
+        finally:
+            await svc.close()
+        return figures
+
+    return asyncio.run(main())
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--one"]:
+    if sys.argv[1:2] == ["--views"]:
+        from bench.__main__ import show
+
+        show("server views, 100k entries", views())
+    elif sys.argv[1:2] == ["--one"]:
         print(json.dumps(one(sys.argv[2], Path(sys.argv[3]), *sys.argv[4:5])))
     elif sys.argv[1:2] == ["--dedupe"]:
         from bench.__main__ import show

@@ -25,6 +25,7 @@ from knowledge.export.options import ExportReport
 log = logging.getLogger(__name__)
 
 HF_DATA = "data/{split}-00000-of-00001.parquet"
+HF_BATCH_ROWS = 2048  # rows read at a time when a parquet file is rewritten (bounded memory)
 
 
 def file_roles(fmt: str, out: Path, splits: list[str]) -> dict[str, Path]:
@@ -151,7 +152,7 @@ def rewrite_hf(roles: dict[str, Path], gone: set[int], card: dict | None) -> int
         source = pq.ParquetFile(roles[split])
         tmp = roles[split].with_name(roles[split].name + ".erasing")
         with pq.ParquetWriter(tmp, source.schema_arrow) as out:
-            for batch in source.iter_batches():
+            for batch in source.iter_batches(batch_size=HF_BATCH_ROWS):
                 table = pa.Table.from_batches([batch])
                 table = table.filter(pc.invert(pc.is_in(table["id"], value_set=drop)))
                 out.write_table(table)

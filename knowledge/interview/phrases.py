@@ -55,8 +55,20 @@ STOPWORDS = frozenset(
     simply usually normally typically especially particularly literally honestly anyway also
     can't couldn't didn't doesn't don't hadn't hasn't haven't isn't shouldn't wasn't weren't
     won't wouldn't i'm i've i'd i'll you're you've you'd we're we've they're they've it's that's
-    there's here's what's let's""".split()
+    there's here's what's let's earlier later sooner soon ago today tomorrow yesterday
+    include includes included including involve involves involved require requires required
+    become becomes seem seems allow allows allowed provide provides provided contain contains
+    affect affects occur occurs happen happens happened tend tends appear appears remain remains
+    describe described suggest suggests depend depends explain explained mention mentioned
+    consider considered decide decided enable enables prevent prevents cause causes caused
+    help helps helped need needs needed use uses using show shows showed shown give gives gave
+    given find finds found look looks looked feel feels felt call called calls""".split()
 )
+# Honorifics and forms of address: a phrase with one names a person, never a thing to ask about.
+_TITLES = frozenset("mr mrs ms miss dr prof sir madam justice chief honor honour".split())
+# Word endings that mark an adjective or a verb: a phrase does not end on one ("considered",
+# "frivolous", "characterize"), as a noun phrase ends on its noun.
+_NOT_A_HEAD = re.compile(r"(ed|ize|ise|ous|ful|ive|able|ible|less|ish)$")
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’-][A-Za-z0-9]+)*|\d[\d.,:%]*|[^\sA-Za-z\d]")
 _ACRONYM = re.compile(r"^[A-Z][A-Z0-9]{1,5}s?$")
@@ -108,6 +120,14 @@ def singular(word: str) -> str:
     if word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
+
+
+def normalise_text(texts: Iterable[str]) -> str:
+    """Whole texts as normalised words, to look a phrase's key up in: " ".join of keys."""
+    words = []
+    for t in texts:
+        words += [normalise(w) for w in _TOKEN.findall(t) if w[0].isalnum()]
+    return " ".join(w for w in words if w)
 
 
 def same_term(a: str, b: str) -> bool:
@@ -199,13 +219,32 @@ def candidates(answer: str) -> list[tuple[str, str, list[str], int]]:
             for n in range(1, min(MAX_WORDS, len(run)) + 1):
                 for j in range(len(run) - n + 1):
                     span = run[j : j + n]
-                    out.append((_join(tokens, span), sent, tokens, span[0]))
+                    if _noun_phrase([tokens[i] for i in span]):
+                        out.append((_join(tokens, span, at_start=span[0] == 0), sent, tokens, span[0]))
             run = []
     return out
 
 
-def _join(tokens: list[str], span: list[int]) -> str:
-    return " ".join(tokens[i] for i in span)
+def _noun_phrase(words: list[str]) -> bool:
+    """Whether a run of content words can be a noun phrase, by its shape alone."""
+    lows = [w.lower() for w in words]
+    if any(w.strip(".") in _TITLES for w in lows):
+        return False  # a person: "Chief Justice", "Dr Smith"
+    head = words[-1]
+    if not _ACRONYM.match(head) and _NOT_A_HEAD.search(lows[-1]) and len(lows[-1]) > 4:
+        return False
+    # "patient's health habits": a phrase does not open on a possessive, unless it is a name
+    # ("Addison's disease").
+    return not (re.search(r"['’]s$", lows[0]) and not words[0][0].isupper())
+
+
+def _join(tokens: list[str], span: list[int], *, at_start: bool = False) -> str:
+    words = [tokens[i] for i in span]
+    first = words[0]
+    # A capital only because the sentence starts there: "Physical exam" -> "physical exam".
+    if at_start and first.istitle() and not (len(words) > 1 and words[1][0].isupper()):
+        words[0] = first.lower()
+    return " ".join(words)
 
 
 def kind_of(phrase: str, tokens: list[str], start: int) -> str:

@@ -5,9 +5,10 @@ no model beyond the bundled MiniLM, and decides by what is left to learn:
 
 1. **Budget.** Follow-ups are bounded per guide question (the guide's `max_followups`, else the
    interview's), per step, and as a share of the whole interview; at most a few ask for a story.
-2. **Novelty.** An answer that says again what the interview already heard (its vector close to an
-   earlier answer's) opened nothing new: move on.
-3. **The expert's phrase.** The answer's most specific phrases that are new to the interview
+2. **Novelty.** A phrase is worth asking about only when it is new: the expert never said it in an
+   earlier answer, and it is not the interviewer's own words. An answer whose vector is close to an
+   earlier answer's says again what the interview heard, and is not deepened as a whole.
+3. **The expert's phrase.** The answer's most specific new phrases
    (knowledge/interview/phrases.py), best first, never a term already followed up (normalised).
 4. **The move that fits.** For each phrase, the step's moves in order of preference (the guide
    step's own first, then the shared ones; knowledge/interview/moves.py), the least used so far
@@ -164,8 +165,6 @@ class RuleProbes:
         """The follow-ups worth asking now, best first; empty to move on."""
         if not ctx.answer.strip() or not self.may_follow_up(ctx):
             return []
-        if self.novelty(ctx) < self.min_novelty:
-            return []  # the answer says again what the interview already heard
         state = _State.of(ctx, self)
         found: list[ProbeSuggestion] = []
         if (judged := _JUDGMENT.search(ctx.answer)) and Probe.how_would_you_know not in state.here:
@@ -175,7 +174,10 @@ class RuleProbes:
             found += state.on_phrase(phrase, state.moves)
             if len(found) >= 2 * limit:
                 break
-        if not found and not _NON_ANSWER.search(ctx.answer):
+        # The answer as a whole is worth deepening only when it says something new: its vector
+        # is not close to an earlier answer's.
+        fresh = self.novelty(ctx) >= self.min_novelty
+        if not found and fresh and not _NON_ANSWER.search(ctx.answer):
             found += state.plain()
         found = await self._not_answered(ctx, found)
         return found[:limit]
@@ -200,6 +202,7 @@ class RuleProbes:
             if p.score >= self.min_specificity
             and not any(ph.same_term(p.key, f) for f in state.foci)
             and p.key not in state.question_keys
+            and f" {p.key} " not in state.said_before
         ][: self.candidates]
         if self.embedder is None or ctx.answer_vector is None or len(found) < 2:
             return found
@@ -250,6 +253,7 @@ class _State:
     stories: int  # concrete-instance requests so far
     interviewer_words: Counter
     question_keys: set[str]
+    said_before: str  # the expert's earlier answers, normalised, padded with spaces
     later_probes: set[str]  # probe types of the guide questions still to come in this step
 
     @classmethod
@@ -267,9 +271,11 @@ class _State:
         later = {
             q.probe.value for s, q in ctx.guide.questions[at + 1 :] if s.id == ctx.step.id
         }
-        # The interviewer's own words (every guide question, everything asked) are not the
-        # expert's, and never a phrase to pick up.
-        said = [q.text for _, q in ctx.guide.questions] + [t.question for t in ctx.transcript]
+        # The interviewer's own words (every guide question, everything asked but the expert's
+        # phrases quoted back) are not the expert's, and never a phrase to pick up.
+        said = [q.text for _, q in ctx.guide.questions] + [
+            t.question.replace(t.focus, " ") if t.focus else t.question for t in ctx.transcript
+        ]
         return cls(
             ctx=ctx,
             rules=rules,
@@ -282,6 +288,7 @@ class _State:
             stories=sum(t.probe == Probe.concrete_instance for t in followups),
             interviewer_words=ph.heard(said),
             question_keys={ph.normalise(ctx.question.text)},
+            said_before=f" {ph.normalise_text(t.answer for t in ctx.transcript[:-1] if t.answer)} ",
             later_probes=later,
         )
 

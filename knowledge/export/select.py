@@ -93,6 +93,8 @@ async def scan_selection(
             Entry.answer,
             Entry.edited_answer,
             Turn.question.label("asked"),
+            Turn.followup,
+            Turn.focus,
             Expert.id.label("expert_id"),
             Expert.display_name,
         ]

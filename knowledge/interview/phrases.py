@@ -292,7 +292,8 @@ def extract(
         for w in words:
             spec = 1.0 + rarity(w)
             seen = heard_before[singular(w.lower())]
-            values.append(spec / (1.0 + seen))
+            # A word the interviewer already said is not the expert's to offer.
+            values.append(spec if not seen else 0.1 * spec)
         # The phrase's edges must carry meaning: a run that starts or ends on a word the
         # interview has heard before says less than the same run without it.
         score = sum(values) / len(values) * (1.0 + length_bonus * (len(words) - 1))

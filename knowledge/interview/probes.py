@@ -307,10 +307,18 @@ class _State:
                 return False
         return True
 
-    def ordered(self, moves: list[NamedMove]) -> list[NamedMove]:
-        """The step's own moves first, then the least used, in order of preference."""
+    def ordered(self, moves: list[NamedMove], kind: str | None = None) -> list[NamedMove]:
+        """A story first when the answer stayed abstract and the step wants one; then a move
+        made for this kind of phrase only (what a term is); then the step's own moves; then
+        the least used, in order of preference."""
         rank = {nm.name: i for i, nm in enumerate(moves)}
-        return sorted(moves, key=lambda nm: (not nm.own, self.used[nm.move.probe], rank[nm.name]))
+
+        def key(nm: NamedMove):
+            story = nm.move.probe == Probe.concrete_instance and self.allowed(nm)
+            made_for = kind is not None and nm.move.fits == [kind]
+            return (not story, not made_for, not nm.own, self.used[nm.move.probe], rank[nm.name])
+
+        return sorted(moves, key=key)
 
     def wording(self, texts: list[str], phrase: str | None) -> str | None:
         """The least used wording whose sentence this interview never asked."""
@@ -323,7 +331,7 @@ class _State:
     def on_phrase(self, phrase: ph.Phrase, moves: list[NamedMove]) -> list[ProbeSuggestion]:
         """The best move for this phrase, and the next best (for the LLM to choose from)."""
         out = []
-        for nm in self.ordered(moves):
+        for nm in self.ordered(moves, phrase.kind):
             if phrase.kind not in nm.move.fits or not nm.move.texts or not self.allowed(nm):
                 continue
             if self.rules.moves.answered(nm.move, phrase.sentence):

@@ -62,7 +62,9 @@ STOPWORDS = frozenset(
     describe described suggest suggests depend depends explain explained mention mentioned
     consider considered decide decided enable enables prevent prevents cause causes caused
     help helps helped need needs needed use uses using show shows showed shown give gives gave
-    given find finds found look looks looked feel feels felt call called calls""".split()
+    given find finds found look looks looked feel feels felt call called calls
+    two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty
+    hundred thousand million half dozen""".split()
 )
 # Honorifics and forms of address: a phrase with one names a person, never a thing to ask about.
 _TITLES = frozenset("mr mrs ms miss dr prof sir madam justice chief honor honour".split())
@@ -233,6 +235,10 @@ def _noun_phrase(words: list[str]) -> bool:
     head = words[-1]
     if not _ACRONYM.match(head) and _NOT_A_HEAD.search(lows[-1]) and len(lows[-1]) > 4:
         return False
+    if len(words) == 1 and lows[0].endswith("ing") and not words[0][0].isupper():
+        return False  # alone, "converging" is the verb of its sentence, not a thing
+    if len(words) > 1 and lows[-1] in _EVENT_AFTER:
+        return False  # "the advisory fires": the verb of a clause, not part of its subject
     # "patient's health habits": a phrase does not open on a possessive, unless it is a name
     # ("Addison's disease").
     return not (re.search(r"['’]s$", lows[0]) and not words[0][0].isupper())

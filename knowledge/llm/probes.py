@@ -23,7 +23,7 @@ from knowledge.llm.templates import PromptTemplate
 
 log = logging.getLogger(__name__)
 
-_PICK = re.compile(r"^\s*\(?(\d)\)?\s*[:.)\-–]\s*(.+)$", re.S)
+_PICK = re.compile(r"^\s*\(?(\d)\)?\s*[:.)\-–]\s*(.*)$", re.S)
 
 
 class LLMProbes:

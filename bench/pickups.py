@@ -63,31 +63,34 @@ def cases() -> list[dict]:
 
 
 # ---- the extractors compared -------------------------------------------------------------------
+# Each ranks the answer's phrases, given what the interviewer said before (its own words are not
+# the expert's, as in the interview; tacit discounts them).
 
 
-def by_tacit(case) -> list[str]:
-    found = ph.extract(case["answer"], heard_before=ph.heard(case["before"]))
-    return [p.key for p in found]
+class _Flat(ph.Rarity):
+    """No English rarity: every word equally specific."""
+
+    def __init__(self):
+        pass
+
+    def __call__(self, word):
+        return 0.0
 
 
-def by_local_rarity(case) -> list[str]:
+def _specific(case, rarity=None):
+    return ph.extract(case["answer"], heard_before=ph.heard(case["asked"]), rarity=rarity)
+
+
+def by_rarity(case) -> list[str]:
+    """Specificity (WordPiece rarity) among the words the interviewer has not said; no model."""
+    return [p.key for p in _specific(case)]
+
+
+def by_novelty(case) -> list[str]:
     """Novelty only: the phrase whose words the conversation has heard least (the elicitation
     benchmark's phrase interviewer)."""
-
-    class Flat(ph.Rarity):
-        def __init__(self):
-            pass
-
-        def __call__(self, word):
-            return 0.0
-
-    found = ph.extract(case["answer"], heard_before=ph.heard(case["before"]), rarity=Flat())
+    found = ph.extract(case["answer"], heard_before=ph.heard(case["before"]), rarity=_Flat())
     return [p.key for p in found]
-
-
-def by_rarity_only(case) -> list[str]:
-    """Specificity only: English rarity, ignoring what the conversation already said."""
-    return [p.key for p in ph.extract(case["answer"], heard_before=Counter())]
 
 
 def by_first(case) -> list[str]:
@@ -102,17 +105,32 @@ def by_first(case) -> list[str]:
     return multi + [k for k in out if " " not in k]
 
 
-def by_keybert(encoder):
-    """KeyBERT's rule over the bundled MiniLM: the candidates closest to the whole answer."""
+def _central(encoder, case, found) -> list[str]:
     import numpy as np
 
+    if not found:
+        return []
+    vecs = np.asarray(encoder.encode([case["answer"], *(p.text for p in found)]))
+    sims = vecs[1:] @ vecs[0]
+    return [found[i].key for i in np.argsort(-sims, kind="stable")]
+
+
+def by_keybert(encoder):
+    """KeyBERT's rule over the bundled MiniLM: every candidate, closest to the whole answer."""
+
     def run(case):
-        keys = list(dict.fromkeys(ph.normalise(t) for t, *_ in ph.candidates(case["answer"])))
-        if not keys:
-            return []
-        vecs = np.asarray(encoder.encode([case["answer"], *keys]))
-        sims = vecs[1:] @ vecs[0]
-        return [keys[i] for i in np.argsort(-sims, kind="stable")]
+        return _central(
+            encoder, case, ph.extract(case["answer"], heard_before=ph.heard(case["asked"]))
+        )
+
+    return run
+
+
+def by_tacit(encoder, k: int = 6):
+    """tacit's: the k most specific candidates (by_rarity), then KeyBERT's rule among them."""
+
+    def run(case):
+        return _central(encoder, case, _specific(case)[:k])
 
     return run
 
@@ -120,27 +138,39 @@ def by_keybert(encoder):
 def evaluate(encoder=None) -> dict:
     data = cases()
     extractors = {
-        "tacit (WordPiece rarity x novelty)": by_tacit,
-        "novelty only (heard least)": by_local_rarity,
-        "rarity only": by_rarity_only,
+        "rarity among new words (no model)": by_rarity,
+        "novelty only (heard least)": by_novelty,
         "first phrase": by_first,
     }
     if encoder is not None:
-        extractors["KeyBERT rule (MiniLM, closest to the answer)"] = by_keybert(encoder)
+        extractors["KeyBERT rule (MiniLM), every candidate"] = by_keybert(encoder)
+        extractors["tacit: 6 most specific, then KeyBERT rule"] = by_tacit(encoder)
     out: dict = {"cases": len(data)}
     for source in sorted({c["source"] for c in data}):
         out[f"cases from {source}"] = sum(c["source"] == source for c in data)
+    rarity = ph.default_rarity()
+    out["candidate phrases per answer (mean): what KeyBERT's rule embeds"] = sum(
+        len({ph.normalise(t) for t, *_ in ph.candidates(c["answer"])}) for c in data
+    ) / len(data)
     for name, fn in extractors.items():
         hits1 = hits3 = 0
+        specificity = 0.0
         by_source: Counter = Counter()
         for c in data:
             ranked = fn(c)
+            if ranked:
+                specificity += sum(1 + rarity(w) for w in ranked[0].split()) / len(
+                    ranked[0].split()
+                )
             ok = [bool(set(k.split()) & c["gold"]) for k in ranked[:3]]
             hits1 += bool(ok[:1] and ok[0])
             hits3 += any(ok)
             by_source[c["source"]] += bool(ok[:1] and ok[0])
         out[f"{name}: best phrase picked up"] = hits1 / len(data)
         out[f"{name}: one of best 3 picked up"] = hits3 / len(data)
+        out[f"{name}: specificity of the best phrase (WordPiece pieces per word)"] = (
+            specificity / len(data)
+        )
         for source in sorted(by_source):
             n = sum(c["source"] == source for c in data)
             out[f"{name}: best phrase picked up, {source}"] = by_source[source] / n
@@ -160,4 +190,4 @@ if __name__ == "__main__":
     if "--examples" in sys.argv:
         for c in cases()[:40]:
             print(re.sub(r"\s+", " ", c["answer"])[:160])
-            print("   gold:", sorted(c["gold"]), " tacit:", by_tacit(c)[:3])
+            print("   gold:", sorted(c["gold"]), " rarity:", by_rarity(c)[:3])

@@ -75,7 +75,9 @@ async def test_a_short_abstract_answer_gets_a_request_for_one_real_instance(
 ):
     ask = await services.engine.start(consented_expert.id, "air-traffic-controller")
     ask = await skip_to(services, ask, "knowledge_audit")
-    reply = await services.engine.answer(ask.interview_id, "It usually depends on the holding stack.")
+    reply = await services.engine.answer(
+        ask.interview_id, "It usually depends on the holding stack."
+    )
     assert reply.next.followup and reply.next.probe == Probe.concrete_instance
     assert "holding stack" in reply.next.text
     assert reply.next.number == ask.number  # still on the same guide question

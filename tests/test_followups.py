@@ -28,7 +28,10 @@ def ctx(
 ) -> ProbeContext:
     g = GUIDES.get(guide)
     step, question = next((s, q) for s, q in g.questions if q.id == question_id)
-    turns = [*(earlier or []), TranscriptTurn(question.text, question.probe, answer, False, None, step.id)]
+    turns = [
+        *(earlier or []),
+        TranscriptTurn(question.text, question.probe, answer, False, None, step.id),
+    ]
     return ProbeContext(g, step, question, answer, turns, len(asked), asked)
 
 
@@ -58,13 +61,20 @@ def test_the_most_specific_multi_word_phrases_come_first_not_only_acronyms():
 
 
 def test_a_phrase_is_a_noun_phrase_never_a_person_or_an_adjective():
-    found = {p.text for p in ph.extract("As I told Chief Justice Roberts, it was considered frivolous.")}
+    found = {
+        p.text for p in ph.extract("As I told Chief Justice Roberts, it was considered frivolous.")
+    }
     assert not any("Justice" in t or t.endswith(("considered", "frivolous")) for t in found)
 
 
 def test_a_phrase_is_told_apart_by_what_it_names():
-    kinds = {p.key: p.kind for p in ph.extract("When the pressure drops we check the ILS and the red flags.")}
-    assert kinds["pressure"] == "event" and kinds["ils"] == "term" and kinds["red flag"] == "category"
+    kinds = {
+        p.key: p.kind
+        for p in ph.extract("When the pressure drops we check the ILS and the red flags.")
+    }
+    assert (
+        kinds["pressure"] == "event" and kinds["ils"] == "term" and kinds["red flag"] == "category"
+    )
 
 
 # ---- one test per move --------------------------------------------------------------------------
@@ -174,7 +184,9 @@ async def test_the_interviewers_own_words_are_never_picked_up():
 async def test_budgets_per_question_and_share_of_the_interview():
     answer = "What worries me first is a silent chest in someone wheezy."
     assert await first(answer, asked=(Probe.cues, Probe.strategy)) is None  # 2 per question
-    many = [TranscriptTurn(f"q{i}", "cues", f"a{i}", True, None, "knowledge_audit") for i in range(6)]
+    many = [
+        TranscriptTurn(f"q{i}", "cues", f"a{i}", True, None, "knowledge_audit") for i in range(6)
+    ]
     assert await first(answer, earlier=many) is None  # half the interview were follow-ups
 
 

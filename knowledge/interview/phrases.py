@@ -222,7 +222,9 @@ def candidates(answer: str) -> list[tuple[str, str, list[str], int]]:
                 for j in range(len(run) - n + 1):
                     span = run[j : j + n]
                     if _noun_phrase([tokens[i] for i in span]):
-                        out.append((_join(tokens, span, at_start=span[0] == 0), sent, tokens, span[0]))
+                        out.append(
+                            (_join(tokens, span, at_start=span[0] == 0), sent, tokens, span[0])
+                        )
             run = []
     return out
 

@@ -268,9 +268,7 @@ class _State:
                     if _render(w, t.focus) == t.question:
                         wording_used[w] += 1
         at = ctx.guide.position(ctx.step.id, ctx.question.id)
-        later = {
-            q.probe.value for s, q in ctx.guide.questions[at + 1 :] if s.id == ctx.step.id
-        }
+        later = {q.probe.value for s, q in ctx.guide.questions[at + 1 :] if s.id == ctx.step.id}
         # The interviewer's own words (every guide question, everything asked but the expert's
         # phrases quoted back) are not the expert's, and never a phrase to pick up.
         said = [q.text for _, q in ctx.guide.questions] + [

@@ -42,8 +42,8 @@ async def test_a_follow_up_names_the_experts_words_and_the_guide_resumes_after_i
             await server.user_sends(server.expert, thread, reply)
             nxt = await server.wait_for_message(
                 thread,
-                lambda m: (
-                    m.id != follow.id
+                lambda m, seen=frozenset(seen): (
+                    m.id not in seen
                     and ("Question 2 of 4" in m.content or "Follow-up" in m.content)
                 ),
             )

@@ -116,17 +116,22 @@ class Session:
     def __init__(self, svc, key: str, guide: str):
         self.svc, self.key, self.guide = svc, key, guide
         self.interview_id: int | None = None
+        self.probe = ""
 
     async def start(self) -> tuple[str, bool]:
         ex = await self.svc.experts.identify("bench", self.key, self.key)
         await self.svc.experts.give_consent(ex.id)
         ask = await self.svc.engine.start(ex.id, self.guide, channel="terminal")
         self.interview_id = ask.interview_id
+        self.probe = ask.probe
         return ask.text, ask.followup
 
     async def answer(self, text: str) -> tuple[str, bool] | None:
         reply = await self.svc.engine.answer(self.interview_id, text)
-        return None if reply.next is None else (reply.next.text, reply.next.followup)
+        if reply.next is None:
+            return None
+        self.probe = reply.next.probe  # the move behind a follow-up (read by by_engine)
+        return reply.next.text, reply.next.followup
 
     async def end(self) -> None:
         await self.svc.engine.end(self.interview_id)
@@ -147,6 +152,7 @@ class Turn:
     answer: str
     kind: str  # the simulator's: "facts", "repeat", "unsure"
     new: list[int]
+    probe: str = ""  # tacit's probe type (its move, for a follow-up)
 
 
 @dataclass
@@ -156,9 +162,9 @@ class Interview:
     variant: str = "main"
     turns: list[Turn] = field(default_factory=list)
 
-    def ask(self, conv: Conversation, question: str, followup: bool) -> str:
+    def ask(self, conv: Conversation, question: str, followup: bool, probe: str = "") -> str:
         a = conv.answer(question)
-        self.turns.append(Turn(question, followup, a.text, a.kind, list(a.new)))
+        self.turns.append(Turn(question, followup, a.text, a.kind, list(a.new), probe))
         return a.text
 
     @property
@@ -171,7 +177,7 @@ async def by_engine(session: Session, conv: Conversation, iv: Interview) -> Inte
     nxt = await session.start()
     while nxt is not None and not iv.full:
         text, followup = nxt
-        nxt = await session.answer(iv.ask(conv, text, followup))
+        nxt = await session.answer(iv.ask(conv, text, followup, session.probe))
     await session.end()
     return iv
 
@@ -409,6 +415,16 @@ def summary(result: dict) -> dict:
         out[f"{name}: share of facts revealed right after an 'unsure' answer"] = (
             sum(r["after_unsure"] for r in rows) / facts
         )
+    moves = Counter(
+        t.probe
+        for iv in result["interviews"]
+        if iv.variant == MAIN and iv.interviewer == "tacit"
+        for t in iv.turns
+        if t.followup
+    )
+    out["tacit: follow-ups by move (probe type)"] = ", ".join(
+        f"{p} {n}" for p, n in moves.most_common()
+    )
     for variant, names in result["variants"][1:]:
         for name in names:
             out[f"({variant}) {name}: facts after 10/20/30"] = "/".join(

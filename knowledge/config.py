@@ -59,8 +59,17 @@ class InterviewSettings(_Section):
     guides_dir: Path | None = None  # None: the guides shipped in knowledge/prompts/guides
     default_guide: str = "generic"
     max_followups: int = Field(default=2, ge=0, le=5)
-    # Answers shorter than this many words get a "tell me about one specific time" follow-up.
+    # Answers shorter than this many words count as abstract: in a knowledge audit or an
+    # incident, they may get a request for one real instance.
     min_answer_words: int = Field(default=25, ge=0)
+    # Follow-ups in one step: at most this many per question of the step.
+    followups_per_step_question: float = Field(default=1.0, ge=0, le=5)
+    # Follow-ups as a share of all the questions of an interview, at most.
+    followup_share: float = Field(default=0.5, ge=0, le=1)
+    # Requests for one real instance ("tell me about the last time...") in one interview.
+    max_story_followups: int = Field(default=3, ge=0)
+    # A follow-up this similar (cosine) to an answer already given is not asked.
+    answered_similarity: float = Field(default=0.8, gt=0, le=1.01)
     # A guide question this similar (cosine) to an earlier answer is skipped as already covered.
     skip_similarity: float = Field(default=0.72, gt=0, le=1.01)
     # Discord: messages closer together than this are one answer.

@@ -6,6 +6,7 @@ install (a wheel, pipx, a container), not only in a checkout.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from enum import StrEnum
 from functools import cached_property
@@ -77,6 +78,57 @@ class Probe(StrEnum):
     term_recognition = "term_recognition"
     how_would_you_know = "how_would_you_know"
     deepening = "deepening"
+    # ACTA's follow-up pair, and the moves on a phrase the expert used
+    cues = "cues"
+    strategy = "strategy"
+    novice_contrast = "novice_contrast"
+
+
+# The probe types a follow-up may carry: the engine's own, and the guide probes a follow-up can
+# deepen with (laddering, CDM) on something the expert said.
+FOLLOWUP_PROBES = frozenset(
+    {
+        Probe.concrete_instance,
+        Probe.term_recognition,
+        Probe.how_would_you_know,
+        Probe.deepening,
+        Probe.teach_back,
+        Probe.cues,
+        Probe.strategy,
+        Probe.novice_contrast,
+        Probe.ladder_down,
+        Probe.ladder_up,
+        Probe.cdm_cues,
+        Probe.cdm_goals,
+        Probe.cdm_options,
+        Probe.cdm_expectations,
+        Probe.cdm_uncertainty,
+        Probe.what_if,
+    }
+)
+# Probe types only the engine uses: never a guide question's.
+ENGINE_PROBES = frozenset(
+    {
+        Probe.concrete_instance,
+        Probe.term_recognition,
+        Probe.how_would_you_know,
+        Probe.deepening,
+        Probe.cues,
+        Probe.strategy,
+        Probe.novice_contrast,
+    }
+)
+
+
+class PhraseKind(StrEnum):
+    """What a phrase of the expert's names (knowledge/interview/phrases.py kind_of)."""
+
+    term = "term"
+    event = "event"
+    activity = "activity"
+    category = "category"
+    thing = "thing"
+    judgment = "judgment"
 
 
 class _Strict(BaseModel):
@@ -99,12 +151,79 @@ class Question(_Strict):
         return v.strip() if v is not None else v
 
 
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class Move(_Strict):
+    """A way of following up: a probe type and its wordings.
+
+    `texts` name the expert's phrase as {phrase}; `plain` wordings ask about the answer as a
+    whole (the step's own probe, as ACTA's "why would that be hard for a newcomer?"). The shared
+    moves are in knowledge/prompts/followups/moves.toml; a guide step adds its own
+    ([[steps.followups]]).
+    """
+
+    probe: Probe
+    fits: list[PhraseKind] = Field(default_factory=lambda: list(PhraseKind))
+    # An answer matching one of these has already said what the move asks.
+    answered_by: list[str] = Field(default_factory=list)
+    texts: list[str] = Field(default_factory=list)
+    plain: list[str] = Field(default_factory=list)
+
+    @field_validator("probe")
+    @classmethod
+    def _followup_probe(cls, v: Probe) -> Probe:
+        if v not in FOLLOWUP_PROBES:
+            known = ", ".join(sorted(FOLLOWUP_PROBES))
+            raise ValueError(f"{v!r} is not a follow-up probe; use one of {known}")
+        return v
+
+    @field_validator("answered_by")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"{pattern!r} is not a regular expression: {e}") from None
+        return v
+
+    @field_validator("texts", "plain")
+    @classmethod
+    def _wordings(cls, v: list[str], info) -> list[str]:
+        for text in v:
+            if not text.strip().endswith("?") or len(text) > 300:
+                raise ValueError(f"{text!r}: a wording is one question, ending with '?'")
+            names = _PLACEHOLDER.findall(text)
+            want = ["phrase"] if info.field_name == "texts" else []
+            if names != want:
+                needs = "{phrase} once" if want else "no placeholder"
+                raise ValueError(f"{text!r}: needs {needs}")
+        return [t.strip() for t in v]
+
+    @model_validator(mode="after")
+    def _some_wording(self) -> Move:
+        if len(self.texts) + len(self.plain) < 2:
+            raise ValueError("a move needs at least two wordings (texts and plain together)")
+        return self
+
+    @cached_property
+    def patterns(self) -> list[re.Pattern]:
+        return [re.compile(p, re.I) for p in self.answered_by]
+
+    def answered(self, text: str) -> bool:
+        return any(p.search(text) for p in self.patterns)
+
+
 class Step(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str = Field(min_length=2)
     method: Method
     intro: str | None = None
     questions: list[Question] = Field(min_length=1)
+    # The step's own follow-ups (ACTA's pair in the knowledge audit, CDM deepening in the
+    # incident), asked before the shared moves, in the trade's words.
+    followups: list[Move] = Field(default_factory=list)
 
 
 class Guide(_Strict):
@@ -132,6 +251,12 @@ class Guide(_Strict):
             seen.add(ref)
         if len({s.id for s in self.steps}) != len(self.steps):
             raise ValueError("step ids must be unique")
+        for step, q in self.questions:
+            if q.probe in ENGINE_PROBES:
+                raise ValueError(f"{step.id}/{q.id}: probe {q.probe!r} is the engine's own")
+        wordings = [t for s in self.steps for m in s.followups for t in (*m.texts, *m.plain)]
+        if dupes := {t for t in wordings if wordings.count(t) > 1}:
+            raise ValueError(f"follow-up wording {sorted(dupes)[0]!r} appears twice")
         return self
 
     @cached_property

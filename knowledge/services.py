@@ -14,7 +14,7 @@ from knowledge.export.registry import ExportRegistry
 from knowledge.guides import DEFAULT_GUIDES_DIR, GuideError, GuideLibrary
 from knowledge.index import BatchingEmbedder, Encoder, Indexer, VectorIndex
 from knowledge.interview import InterviewEngine
-from knowledge.interview.probes import RuleProbes
+from knowledge.interview.probes import RuleProbes, rule_probes
 from knowledge.review import ReviewService
 from knowledge.review.curators import CuratorRoles
 from knowledge.storage import Database, Scope
@@ -135,10 +135,7 @@ async def build(
     embedder = BatchingEmbedder.from_settings(settings.embeddings, encoder=encoder)
     index = VectorIndex(settings.chroma)
     indexer = Indexer(db, index, embedder, retry_seconds=settings.chroma.retry_seconds)
-    rules = RuleProbes(
-        min_words=settings.interview.min_answer_words,
-        max_followups=settings.interview.max_followups,
-    )
+    rules = rule_probes(settings.interview, embedder)
     llm = _assistant(settings, rules)
     engine = InterviewEngine(
         db,

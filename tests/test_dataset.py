@@ -16,7 +16,7 @@ from knowledge.export.dedupe import lsh_plan, near_duplicates
 from knowledge.export.formats import jsonl_paths
 from knowledge.export.formats.check import check_file
 from knowledge.export.split import choose_validation
-from knowledge.storage import Entry, EntryStatus, Expert
+from knowledge.storage import Entry, EntryStatus, Expert, Turn
 from knowledge.storage.models import utcnow
 from tests.conftest import real_pairs
 
@@ -466,6 +466,9 @@ async def test_provenance_traces_every_example_to_its_entries_and_interview(
             assert e["curator"] == CURATOR and e["decided_at"]
             assert e["probe"] == row.probe and p["guide"] == row.guide_slug
             assert e["edited"] is False
+            async with services.db.sessions() as s:
+                turn = await s.get(Turn, row.turn_id)
+            assert e["followup"] == turn.followup and e["focus"] == turn.focus
         if p["kind"] == "single":
             assert p["id"] == f"entry-{p['entry_ids'][0]}"
         else:

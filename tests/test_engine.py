@@ -70,17 +70,25 @@ async def skip_to(services, ask, method: str):
     return ask
 
 
-async def test_a_short_general_answer_gets_a_request_for_a_concrete_instance(
+async def test_a_short_abstract_answer_gets_a_request_for_one_real_instance(
     services, consented_expert
 ):
     ask = await services.engine.start(consented_expert.id, "air-traffic-controller")
     ask = await skip_to(services, ask, "knowledge_audit")
-    reply = await services.engine.answer(ask.interview_id, "It usually depends on the traffic.")
+    reply = await services.engine.answer(
+        ask.interview_id, "It usually depends on the holding stack."
+    )
     assert reply.next.followup and reply.next.probe == Probe.concrete_instance
+    assert "holding stack" in reply.next.text
     assert reply.next.number == ask.number  # still on the same guide question
+    async with services.db.sessions() as s:
+        turn = await s.get(Turn, reply.next.turn_id)
+    assert turn.focus == "holding stack" and turn.source == "rules"
 
 
-async def test_a_long_concrete_answer_moves_on_without_a_follow_up(services, consented_expert):
+async def test_an_answer_that_says_nothing_new_moves_on_without_a_follow_up(
+    services, consented_expert
+):
     ask = await services.engine.start(consented_expert.id, "air-traffic-controller")
     ask = await skip_to(services, ask, "knowledge_audit")
     text = (
@@ -90,20 +98,23 @@ async def test_a_long_concrete_answer_moves_on_without_a_follow_up(services, con
         "the stream before the gaps collapsed, and told the supervisor to expect delays."
     )
     reply = await services.engine.answer(ask.interview_id, text)
-    assert not reply.next.followup and reply.next.number > ask.number
+    while reply.next.followup:
+        reply = await services.engine.skip(ask.interview_id)
+    again = await services.engine.answer(ask.interview_id, text)  # the same, to a new question
+    assert not again.next.followup and again.next.number > reply.next.number
 
 
 async def test_an_unexplained_term_gets_a_recognition_probe(services, consented_expert):
     ask = await services.engine.start(consented_expert.id, "air-traffic-controller")
-    ask = await skip_to(services, ask, "knowledge_audit")
+    ask = await skip_to(services, ask, "task_diagram")
     text = (
-        "The worst moments are when a TCAS resolution advisory fires right as I am issuing a "
-        "turn, because the pilot will follow the box, not me, and I have to rebuild the "
+        "The worst moments are when an MSAW alert goes off right as I am issuing a "
+        "turn, because the pilot will climb first and ask later, and I have to rebuild the "
         "sequence around an aircraft I no longer control for a while."
     )
     reply = await services.engine.answer(ask.interview_id, text)
     assert reply.next.probe == Probe.term_recognition
-    assert "TCAS" in reply.next.text
+    assert "MSAW" in reply.next.text
 
 
 async def test_follow_ups_are_bounded_per_question(services, consented_expert):
@@ -112,9 +123,9 @@ async def test_follow_ups_are_bounded_per_question(services, consented_expert):
     ask = await skip_to(services, ask, "knowledge_audit")
     first_number = ask.number
     followups = 0
-    # Each answer would earn another kind of follow-up: general, then an unexplained term.
-    answers = ["It depends, generally.", "It depends on the ATIS and the QNH.", "It depends."]
-    for text in answers * 2:
+    # Each answer names something new worth a follow-up.
+    answers = ["It depends on the ATIS.", "Mostly the QNH.", "The STCA, sometimes.", "METARs."]
+    for text in answers:
         reply = await services.engine.answer(ask.interview_id, text)
         ask = reply.next
         if ask.number != first_number:

@@ -15,7 +15,8 @@ from tests.test_llm import GENERAL, RICH, scripted
 
 pytestmark = pytest.mark.asyncio
 
-GOOD = "When his readback came late and flat, what told you he was behind the aircraft?"
+GOOD_QUESTION = "On the evening push, what told you the slow one was behind the aircraft?"
+GOOD = f"1: {GOOD_QUESTION}"  # the rules' first option is a cue probe on "evening push"
 SUMMARY = (
     "You watch readbacks: a late, flat readback tells you the pilot is behind the aircraft, "
     "so you turn the other arrival early and keep four miles instead of three."
@@ -46,10 +47,11 @@ async def test_the_models_follow_up_is_asked_and_stored_with_its_template(
     plug(services, GOOD)
     ask = await to_knowledge_audit(services, consented_expert.id)
     reply = await services.engine.answer(ask.interview_id, RICH)
-    assert reply.next.followup and reply.next.text == GOOD
+    assert reply.next.followup and reply.next.text == GOOD_QUESTION
     async with services.db.sessions() as s:
         turn = await s.get(Turn, reply.next.turn_id)
-    assert turn.source.startswith("llm:probe@") and turn.probe == Probe.deepening
+    assert turn.source.startswith("llm:probe@") and turn.probe == Probe.cues
+    assert turn.focus == "evening push"
 
 
 async def test_a_misbehaving_model_leaves_a_plain_rule_question(services, consented_expert):
@@ -57,8 +59,10 @@ async def test_a_misbehaving_model_leaves_a_plain_rule_question(services, consen
     assist = plug(services, injected, "not json at all", "", "{{{")
     ask = await to_knowledge_audit(services, consented_expert.id)
     reply = await services.engine.answer(ask.interview_id, GENERAL)
-    # Exactly what the interview would ask with no model at all.
-    assert reply.next.probe == Probe.concrete_instance and reply.next.text.startswith("Can you")
+    # Exactly what the interview would ask with no model at all: the step's own ACTA probe.
+    guide = services.guides.get("air-traffic-controller")
+    own = {t for s in guide.steps for m in s.followups for t in m.plain}
+    assert reply.next.probe == Probe.cues and reply.next.text in own
     assert sum(assist.stats.fallbacks.values()) >= 1
     async with services.db.sessions() as s:
         entry = await s.get(Entry, reply.entry_ids[0])

@@ -107,7 +107,9 @@ async def show(ctx: click.Context, entry_id: int) -> None:
         d = await svc.review.entry(entry_id)
     lines = [
         f"entry {d.entry_id}: {d.status}" + (f" (reason: {d.reason})" if d.reason else ""),
-        f"guide: {d.guide_title} / {d.step_title} ({d.probe})",
+        f"guide: {d.guide_title} / {d.step_title} ({d.probe}"
+        + (f' on "{d.focus}"' if d.focus else "")
+        + ")",
         f"expert: {d.expert_name} ({d.expert_pseudonym}, #{d.expert_id})"
         + (f", {d.profession}" if d.profession else ""),
         f"interview: {d.interview_id}" + (f" in {d.channel}" if d.channel else ""),

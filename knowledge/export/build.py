@@ -100,6 +100,8 @@ class Builder:
             "turn_seq": r.seq,
             "step": r.step_id,
             "probe": r.probe,
+            "followup": bool(r.followup),
+            "focus": r.focus,  # the expert's phrase a follow-up asked about
             "part": r.part,
             "status": str(r.status),
             "draft_source": r.draft_source,

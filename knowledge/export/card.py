@@ -153,7 +153,8 @@ def dataset_card(card: CardInfo, report: ExportReport) -> str:
         "## Provenance",
         "",
         "`provenance.jsonl` holds one line per example, keyed by `id`: the entry and interview "
-        "ids, the guide and probe of each answer, the expert's pseudonym (never a name), the "
+        "ids, the guide and probe of each answer (for a follow-up, also the expert's phrase it "
+        "asked about, `focus`), the expert's pseudonym (never a name), the "
         "consent version the expert agreed to, the licence, the curator and time of the "
         "decision, and whether a curator edited the text.",
         "",

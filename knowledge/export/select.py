@@ -158,6 +158,8 @@ def rows_query(interview_ids: list[int]):
             Entry.updated_at,
             Turn.seq,
             Turn.question.label("asked"),
+            Turn.followup,
+            Turn.focus,
             Interview.guide_version,
             Expert.id.label("expert_id"),
             Expert.pseudonym,

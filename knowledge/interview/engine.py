@@ -35,7 +35,7 @@ from knowledge.interview.errors import (
     NotFound,
     TooManyActive,
 )
-from knowledge.interview.probes import ProbeContext, ProbeStrategy, ProbeSuggestion, RuleProbes
+from knowledge.interview.probes import ProbeContext, ProbeStrategy, ProbeSuggestion, rule_probes
 from knowledge.interview.teachback import Summarizer, TeachBack
 from knowledge.interview.views import Ask, InterviewView, Reply, ask_of, view_of
 from knowledge.storage import Expert, Interview, Turn, utcnow
@@ -75,9 +75,7 @@ class InterviewEngine:
         self.guides = guides
         self.embedder = embedder
         self.settings = settings
-        self.probes = probes or RuleProbes(
-            min_words=settings.min_answer_words, max_followups=settings.max_followups
-        )
+        self.probes = probes or rule_probes(settings, embedder)
         self.coverage = Coverage(embedder)
         self.entries = EntryMaker(db, guides, embedder, indexer, drafter)
         self.teach_back = TeachBack(db, guides, summarizer)
@@ -363,12 +361,15 @@ class InterviewEngine:
         """A follow-up when the probe strategy proposes one, else the next uncovered question."""
         last = iv.turns[-1]
         step, question = guide.questions[iv.position]
+        answers = None
         if last.status == TurnStatus.answered:
             on_this = [
                 t
                 for t in iv.turns
                 if t.step_id == step.id and t.question_id == question.id and t.followup
             ]
+            latest, earlier = await self._vectors(iv.id, last.id, answer_vector)
+            answers = earlier + ([latest] if latest is not None else [])
             ctx = ProbeContext(
                 guide=guide,
                 step=step,
@@ -377,6 +378,8 @@ class InterviewEngine:
                 transcript=turns.transcript(iv.turns),
                 followups_asked=len(on_this),
                 probes_asked=tuple(t.probe for t in on_this),
+                answer_vector=latest,
+                earlier_vectors=earlier,
             )
             try:
                 suggestion = await self.probes.next_probe(ctx)
@@ -388,7 +391,8 @@ class InterviewEngine:
         position = iv.position + 1
         if not self.coverage.skippable(guide, position):
             return _Next(None, position)
-        answers = await self._answer_vectors(iv.id, answer_vector)
+        if answers is None:
+            answers = await self._answer_vectors(iv.id, answer_vector)
         covered = await self.coverage.skip_covered(
             guide, position, answers, self.settings.skip_similarity
         )
@@ -422,6 +426,7 @@ class InterviewEngine:
                     probe=str(nxt.followup.probe),
                     followup=True,
                     source=nxt.followup.source,
+                    focus=_clip(nxt.followup.focus, 200),
                     question=nxt.followup.text,
                 )
             elif nxt.position >= len(guide.questions):
@@ -435,6 +440,22 @@ class InterviewEngine:
             s.add(turn)
             await s.flush()
             return ask_of(iv, guide, turn), covered
+
+    async def _vectors(
+        self, interview_id: int, turn_id: int, answer_vector: asyncio.Future | None
+    ) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """The latest answer's vector (None if the model failed), and every earlier answer's."""
+        await self.entries.settled(interview_id)
+        async with self.db.sessions() as s:
+            rows = await turns.vectors_by_turn(s, interview_id)
+        earlier = [from_bytes(b) for t, b in rows if t != turn_id]
+        latest = next((from_bytes(b) for t, b in rows if t == turn_id), None)
+        if answer_vector is not None:
+            try:
+                latest = await answer_vector
+            except Exception:  # the model failed: decide without this answer
+                log.warning("no vector for the latest answer of interview %s", interview_id)
+        return latest, earlier
 
     async def _answer_vectors(
         self, interview_id: int, answer_vector: asyncio.Future | None
@@ -457,6 +478,10 @@ class InterviewEngine:
                 iv = await s.get(Interview, interview_id)
                 closing = self.guides.get(iv.guide_slug).outro
         return Reply(interview_id, turn_id, entry_ids, nxt, covered, nxt is None, closing)
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _consume_exception(fut: asyncio.Future) -> None:

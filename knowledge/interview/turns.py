@@ -67,6 +67,16 @@ async def entry_ids(s, turn_id: int) -> list[int]:
     return list(await s.scalars(select(Entry.id).where(Entry.turn_id == turn_id)))
 
 
+async def vectors_by_turn(s, interview_id: int) -> list[tuple[int, bytes]]:
+    """(turn id, vector) of the interview's entries so far."""
+    rows = await s.execute(
+        select(Entry.turn_id, Entry.embedding).where(
+            Entry.interview_id == interview_id, Entry.embedding.is_not(None)
+        )
+    )
+    return [(turn_id, vector) for turn_id, vector in rows]
+
+
 async def answer_vectors(s, interview_id: int) -> list[bytes]:
     """The stored vectors of the interview's entries so far."""
     return list(
@@ -99,7 +109,7 @@ def find(guide: Guide, step_id: str, question_id: str) -> tuple[Step, Question]:
 def transcript(turns: list[Turn]) -> list[TranscriptTurn]:
     """What was asked and answered so far (not the open question, nor covered skips)."""
     return [
-        TranscriptTurn(t.question, t.probe, t.answer)
+        TranscriptTurn(t.question, t.probe, t.answer, t.followup, t.focus, t.step_id)
         for t in turns
         if t.status != TurnStatus.asked and t.source != "covered"
     ]

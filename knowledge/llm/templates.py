@@ -27,20 +27,33 @@ VARIABLES: dict[str, frozenset[str]] = {
             "question",
             "answer",
             "transcript",
-            "kind",
-            "kind_instruction",
+            "options",
         }
     ),
     "draft": frozenset({"profession", "standalone", "asked", "answer", "max_entries"}),
     "summary": frozenset({"profession", "guide_title", "transcript"}),
 }
 REQUIRED: dict[str, frozenset[str]] = {
-    "probe": frozenset({"answer", "kind_instruction"}),
+    "probe": frozenset({"answer", "options"}),
     "draft": frozenset({"answer"}),
     "summary": frozenset({"transcript"}),
 }
-# Follow-up kinds the probe template must explain to the model.
-PROBE_KINDS = ("deepening", "concrete_instance", "teach_back")
+# Follow-up moves the probe template must explain to the model: every probe type the rules
+# propose (the shared moves and the guides' own, knowledge/interview/moves.py).
+PROBE_KINDS = (
+    "cues",
+    "strategy",
+    "novice_contrast",
+    "ladder_down",
+    "ladder_up",
+    "concrete_instance",
+    "term_recognition",
+    "how_would_you_know",
+    "cdm_cues",
+    "cdm_goals",
+    "cdm_options",
+    "what_if",
+)
 
 
 class TemplateError(SetupError, ValueError):
@@ -57,7 +70,7 @@ class PromptTemplate(BaseModel):
     user: str = Field(min_length=10)
     # How many tokens the model may write; also bounds how long a slow model can take.
     max_tokens: int = Field(default=200, ge=16, le=4096)
-    # Per-kind instructions, substituted into {kind_instruction} (probe template only).
+    # Per-move instructions, shown with each option in {options} (probe template only).
     kinds: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")

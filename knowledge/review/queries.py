@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import selectinload
 
 from knowledge.review.errors import EntryClaimed, EntryNotFound, EntryWithdrawn, ReviewError
 from knowledge.storage import (
@@ -107,6 +108,7 @@ def with_context():
         select(Entry, Expert, Interview)
         .join(Expert, Entry.expert_id == Expert.id)
         .join(Interview, Entry.interview_id == Interview.id)
+        .options(selectinload(Entry.turn))  # the question as asked, and what it followed up
     )
 
 

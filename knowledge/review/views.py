@@ -53,6 +53,9 @@ class EntryView(EntrySummary):
     guide_title: str
     step_title: str
     claimed_until: datetime | None
+    asked: str | None = None  # the question as it was put to the expert
+    followup: bool = False  # asked as a follow-up, not as the guide words it
+    focus: str | None = None  # the expert's phrase the follow-up asked about
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,4 +160,7 @@ def view_fields(guides: GuideLibrary, e: Entry, ex: Expert, iv: Interview) -> di
         "guide_title": guide_title,
         "step_title": step_title,
         "claimed_until": e.claimed_until if live_claim(e) else None,
+        "asked": e.turn.question if e.turn else None,
+        "followup": bool(e.turn and e.turn.followup),
+        "focus": e.turn.focus if e.turn else None,
     }

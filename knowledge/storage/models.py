@@ -164,6 +164,9 @@ class Turn(Base):
     probe: Mapped[str] = mapped_column(String(40))
     followup: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(100), default="guide")  # guide, rules, llm:...
+    # What a follow-up asked about: the expert's phrase, as they wrote it (None: the answer as a
+    # whole, or a guide question).
+    focus: Mapped[str | None] = mapped_column(String(200))
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str | None] = mapped_column(Text)
     status: Mapped[TurnStatus] = mapped_column(String(16), default=TurnStatus.asked)

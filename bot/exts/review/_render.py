@@ -113,7 +113,9 @@ def expert_line(e: EntryView) -> str:
 
 def interview_line(e: EntryView, guild_id: int | None) -> str:
     return (
-        f"{e.guide_title}: {e.step_title}, probe `{e.probe}`\n"
+        f"{e.guide_title}: {e.step_title}, probe `{e.probe}`"
+        + (f" on “{e.focus}”" if e.focus else "")
+        + "\n"
         f"Interview {e.interview_id}, {where(e.channel, guild_id)}"
     )
 

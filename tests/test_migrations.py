@@ -19,11 +19,11 @@ pytestmark = pytest.mark.asyncio
 HOME = 912_345_678_901_234_567  # a Discord snowflake: needs 64 bits
 
 
-async def _at_0001(db: Database) -> None:
+async def _at_0001(db: Database, revision: str = "0001") -> None:
     def run(connection) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "0001")
+        command.upgrade(cfg, revision)
 
     async with db.engine.begin() as conn:
         await conn.run_sync(run)
@@ -113,6 +113,20 @@ async def test_existing_discord_rows_go_to_the_home_server_and_terminal_rows_to_
         async with db.sessions() as s:
             assert await s.get(Interview, interviews[tom.id].id) is None
             assert await s.scalar(select(Entry.id).where(Entry.expert_id == tom.id)) is None
+    finally:
+        await db.close()
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+async def test_a_database_at_0004_with_rows_upgrades_through_tenancy_to_one_head(db_url):
+    db = Database(db_url)
+    try:
+        await _at_0001(db, "0004")  # main's turn focus, before tenancy
+        await _rows_of_0001(db)
+        await db.upgrade(home_guild_id=HOME)
+        async with db.sessions() as s:
+            assert set(await s.scalars(select(Entry.guild_id))) == {HOME, None}
+        assert await _schema_matches_models(db) == []
     finally:
         await db.close()
 

@@ -86,7 +86,7 @@ async def _schema_matches_models(db: Database) -> list:
         return await conn.run_sync(diff)
 
 
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection", "ignore:autogenerate skipping")
 async def test_existing_discord_rows_go_to_the_home_server_and_terminal_rows_to_none(db_url):
     db = Database(db_url)
     try:
@@ -117,7 +117,7 @@ async def test_existing_discord_rows_go_to_the_home_server_and_terminal_rows_to_
         await db.close()
 
 
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection", "ignore:autogenerate skipping")
 async def test_a_database_at_0004_with_rows_upgrades_through_tenancy_to_one_head(db_url):
     db = Database(db_url)
     try:

@@ -173,6 +173,24 @@ class ReviewSettings(_Section):
     duplicate_similarity: float = Field(default=0.9, gt=0, le=1.01)
 
 
+class QualitySettings(_Section):
+    """Answer-quality flags at capture (docs/quality.md). Flags inform curators; they decide."""
+
+    # Faster than this (characters a minute, over any run of an answer's messages or lines)
+    # could not have been typed: a fast typist keeps up 600-900 for a minute or two.
+    max_chars_per_minute: float = Field(default=900.0, gt=0)
+    # A run shorter than this is never judged by its speed (short replies come out fast).
+    min_chars: int = Field(default=200, ge=1)
+    # A message at least this long with no typing seen before it (Discord, typing intent on) is
+    # evidence of a paste, not proof: flagged with a reason that says so. 0 turns it off.
+    untyped_message_chars: int = Field(default=400, ge=0)
+    # An answer this similar (cosine of stored vectors) to another expert's, same server.
+    repeat_similarity: float = Field(default=0.95, gt=0, le=1.01)
+    # Chatbot stock phrases: a TOML file like knowledge/prompts/quality/boilerplate.toml
+    # replacing the shipped list (None: the shipped list).
+    boilerplate_file: Path | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TACIT_", env_nested_delimiter="__", extra="forbid", toml_file=None
@@ -190,6 +208,7 @@ class Settings(BaseSettings):
     pay: PaySettings = PaySettings()
     export: ExportSettings = ExportSettings()
     review: ReviewSettings = ReviewSettings()
+    quality: QualitySettings = QualitySettings()
 
     @classmethod
     def settings_customise_sources(

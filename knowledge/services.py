@@ -15,6 +15,7 @@ from knowledge.guides import DEFAULT_GUIDES_DIR, GuideError, GuideLibrary
 from knowledge.index import BatchingEmbedder, Encoder, Indexer, VectorIndex
 from knowledge.interview import InterviewEngine
 from knowledge.interview.probes import RuleProbes, rule_probes
+from knowledge.quality import QualityChecker
 from knowledge.review import ReviewService
 from knowledge.review.curators import CuratorRoles
 from knowledge.storage import Database, Scope
@@ -146,6 +147,9 @@ async def build(
         probes=llm.probes if llm else rules,
         drafter=llm.drafter if llm else None,
         summarizer=llm.summary if llm else None,
+        quality=QualityChecker(
+            db, index, settings.quality, idle_gap_minutes=settings.interview.idle_gap_minutes
+        ),
     )
     exports = ExportRegistry(db, settings.export.on_erasure)
     experts = _experts(settings, db, guides, embedder, indexer, eraser=exports)

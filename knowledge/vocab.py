@@ -30,6 +30,14 @@ class TurnStatus(StrEnum):
     withdrawn = "withdrawn"  # the expert withdrew every entry of the answer: its words are gone
 
 
+class AnswerFlag(StrEnum):
+    """What the quality checks at capture can say about an answer (knowledge/quality)."""
+
+    pasted = "pasted"  # arrived faster than anyone types, or in one block with no typing seen
+    repeat = "repeat"  # says what another expert of the same server already said
+    boilerplate = "boilerplate"  # carries a chatbot's stock phrases
+
+
 class EntryStatus(StrEnum):
     pending = "pending"
     approved = "approved"

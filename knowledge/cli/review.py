@@ -78,8 +78,9 @@ async def list_entries(
 ) -> None:
     """List entries oldest first, one a line: id, status, guide, expert, question.
 
-    After the status, * marks an entry a curator edited, ~ one its expert corrected, and ! one
-    flagged for personal data.
+    After the status, * marks an entry a curator edited, ~ one its expert corrected, ! one
+    flagged for personal data, and ? one whose answer has a quality flag (pasted, repeat,
+    boilerplate: `tacit entries show ID` gives the reasons).
     """
     async with services(ctx) as svc:
         rows = await view(svc, scope).review.list(
@@ -89,7 +90,14 @@ async def list_entries(
         click.echo("no entries match", err=True)
     for e in rows:
         marks = "".join(
-            m for m, on in (("*", e.edited), ("~", e.corrected), ("!", e.flagged_pii)) if on
+            m
+            for m, on in (
+                ("*", e.edited),
+                ("~", e.corrected),
+                ("!", e.flagged_pii),
+                ("?", bool(e.flags)),
+            )
+            if on
         )
         click.echo(
             f"{e.entry_id}\t{e.status}{marks}\t{e.guide}\t{e.expert_name} (#{e.expert_id})\t"
@@ -122,6 +130,10 @@ async def show(ctx: click.Context, entry_id: int) -> None:
         lines.append("flagged: holds personal data")
     if d.claimed_by:
         lines.append(f"being reviewed by {d.claimed_by} until {_when(d.claimed_until)}")
+    for f in d.flags:
+        lines.append(f"quality: {f['kind']}: {f['reason']}")
+    if d.arrival:
+        lines.append(f"arrived: {d.arrival}")
     lines += ["", f"Q: {d.question}", "", f"A: {d.answer}"]
     if d.question != d.original_question:
         lines += ["", f"original Q: {d.original_question}"]
@@ -361,7 +373,9 @@ async def payouts(
         click.echo("no interviews in that period", err=True)
         return
 
-    table = Table("expert", "pseudonym", "hours", "interviews", "accepted", "rate", "amount")
+    table = Table(
+        "expert", "pseudonym", "hours", "interviews", "accepted", "rate", "amount", "flagged"
+    )
     for r in rows:
         who = f"{r.display_name} (#{r.expert_id})"
         if r.forgotten:
@@ -374,9 +388,27 @@ async def payouts(
             f"{r.entries_accepted}/{r.entries_total}",
             r.rate_note,
             f"{r.amount:.2f} {r.currency}",
+            _flagged(r),
         )
     Console().print(table)
     click.echo(f"total: {sum(r.amount for r in rows):.2f} {rows[0].currency}")
+    flagged = sum(r.flagged_amount for r in rows)
+    if flagged:
+        click.echo(
+            f"of which on flagged answers: {flagged:.2f} {rows[0].currency} "
+            "(counted above; `tacit entries list` marks them ?, `entries show` says why)"
+        )
+
+
+def _flagged(r) -> str:
+    """Time and amount on answers with a quality flag, apart from the rest."""
+    if not r.flagged_answers:
+        return "-"
+    n = r.flagged_answers
+    return (
+        f"{r.flagged_seconds / 3600:.2f} h, {n} answer{'s' if n != 1 else ''} "
+        f"({r.flagged_amount:.2f} {r.currency})"
+    )
 
 
 def _short(text: str, width: int) -> str:

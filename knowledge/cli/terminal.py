@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
+from datetime import datetime
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
 from knowledge.config import Settings
+from knowledge.index import Encoder
 from knowledge.interview import Ask, InterviewError, Reply
 from knowledge.ops.counts import collect
+from knowledge.quality import ArrivalLog
 from knowledge.services import Services, open_services
+from knowledge.storage import utcnow
 from knowledge.vocab import Platform
 
 HELP = "Commands: /skip (next question), /pause (stop, resume later), /end (finish now), /status"
@@ -27,8 +32,19 @@ class ConsentMissing(ChatError):
 
 
 class TerminalInterview:
-    def __init__(self, settings: Settings, *, name: str, stdin=None, out: Console | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        name: str,
+        stdin=None,
+        out: Console | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        encoder: Encoder | None = None,
+    ):
         self.settings = settings
+        self.encoder = encoder  # an already loaded model to share (tests, benchmarks)
+        self.clock = clock  # when each line arrives: how the answer came (quality flags)
         self.name = name
         self.stdin = stdin or sys.stdin
         self.interactive = self.stdin.isatty()
@@ -37,7 +53,7 @@ class TerminalInterview:
     async def run(self, *, guide_slug: str | None, consent: bool, resume: str | None) -> None:
         if guide_slug is not None and resume is not None:
             raise ChatError("give either --guide (a new interview) or --resume, not both")
-        async with open_services(self.settings) as svc:
+        async with open_services(self.settings, encoder=self.encoder) as svc:
             # Load the model while the expert reads the consent notice.
             warm = asyncio.create_task(svc.engine.prepare())
             try:
@@ -120,7 +136,8 @@ class TerminalInterview:
             ask = await svc.engine.resume(interview_id)
         while ask is not None:
             self._show(ask)
-            text = await self._read_answer()
+            arrival = ArrivalLog(Platform.terminal, question_at=self.clock())
+            text = await self._read_answer(arrival)
             if text is None:
                 await svc.engine.pause(interview_id)
                 self.out.print(
@@ -153,7 +170,7 @@ class TerminalInterview:
                     self.out.print(HELP)
                     continue
             else:
-                reply = await svc.engine.answer(interview_id, text)
+                reply = await svc.engine.answer(interview_id, text, arrival=arrival.freeze())
             self._acknowledge(reply)
             ask = reply.next
             if reply.finished:
@@ -201,14 +218,17 @@ class TerminalInterview:
         line = await asyncio.to_thread(self.stdin.readline)
         return line.rstrip("\n") if line else None
 
-    async def _read_answer(self) -> str | None:
-        """One answer: a line when piped; lines up to an empty one in a terminal."""
+    async def _read_answer(self, arrival: ArrivalLog | None = None) -> str | None:
+        """One answer: a line when piped; lines up to an empty one in a terminal. Each line's
+        arrival goes into `arrival`: a paste shows as lines within milliseconds."""
         if not self.interactive:
             while True:
                 line = await self._read_line()
                 if line is None:
                     return None
                 if line.strip():
+                    if arrival is not None:
+                        arrival.add(self.clock(), len(line.strip()), "line")
                     return line.strip()
         lines: list[str] = []
         while True:
@@ -221,6 +241,8 @@ class TerminalInterview:
                 continue
             if not lines and line.startswith("/"):
                 return line.strip()
+            if arrival is not None:
+                arrival.add(self.clock(), len(line.strip()), "line")
             lines.append(line)
 
     async def _flush(self, svc: Services) -> None:

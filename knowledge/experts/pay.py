@@ -11,7 +11,16 @@ from sqlalchemy import func, select
 from knowledge.config import PaySettings
 from knowledge.experts.errors import ExpertError
 from knowledge.guides import GuideLibrary
-from knowledge.storage import AuditEvent, Database, Entry, Expert, Interview, PayRecord, utcnow
+from knowledge.storage import (
+    AuditEvent,
+    Database,
+    Entry,
+    Expert,
+    Interview,
+    PayRecord,
+    Turn,
+    utcnow,
+)
 from knowledge.vocab import EntryStatus
 
 FORGOTTEN_NAME = "(forgotten expert)"
@@ -32,6 +41,11 @@ class Earnings:
     currency: str
     rate_note: str  # "105.00 USD/h" or "mixed rates" when guides differ
     paid: bool | None = None  # pay records: whether the operator marked it paid
+    # Of the time above, what went into answers with a quality flag (pasted, repeat,
+    # boilerplate), and its share of the amount: shown apart, still counted (docs/quality.md).
+    flagged_seconds: float = 0.0
+    flagged_answers: int = 0
+    flagged_amount: float = 0.0
 
     @property
     def forgotten(self) -> bool:
@@ -107,13 +121,20 @@ class Pay:
                     .group_by(Entry.interview_id, Entry.status)
                 ):
                     counts[(iid, str(status))] = n
+            flagged = await _flagged_time(s, ids)
         per: dict[int, dict] = {}
         for iv, ex in rows:
             rate = self.rate_for(ex.rate_per_hour, iv.guide_slug)
             p = per.setdefault(
                 ex.id,
-                {"ex": ex, "secs": 0.0, "n": 0, "total": 0, "ok": 0, "amount": 0.0, "rates": set()},
+                {"ex": ex, "secs": 0.0, "n": 0, "total": 0, "ok": 0, "amount": 0.0, "rates": set()}
+                | {"f_secs": 0.0, "f_n": 0, "f_amount": 0.0},
             )
+            f_secs, f_answers = flagged.get(iv.id, (0.0, 0))
+            f_secs = min(f_secs, iv.active_seconds)
+            p["f_secs"] += f_secs
+            p["f_n"] += f_answers
+            p["f_amount"] += f_secs / 3600 * rate
             p["secs"] += iv.active_seconds
             p["n"] += 1
             p["total"] += sum(v for (i, _), v in counts.items() if i == iv.id)
@@ -137,6 +158,9 @@ class Pay:
                     round(p["amount"], 2),
                     self.pay.currency,
                     note,
+                    flagged_seconds=p["f_secs"],
+                    flagged_answers=p["f_n"],
+                    flagged_amount=round(p["f_amount"], 2),
                 )
             )
         out.sort(key=lambda e: e.display_name.lower())
@@ -200,3 +224,27 @@ class Pay:
                 )
             )
             return len(unpaid)
+
+
+async def _flagged_time(s, interview_ids: list[int]) -> dict[int, tuple[float, int]]:
+    """Per interview: time spent on answers with a quality flag, and how many there are.
+
+    An answer's time is what its arrival record counted (question to last message, gaps
+    capped at the idle gap); without one, the time from question to answer."""
+    out: dict[int, tuple[float, int]] = {}
+    if not interview_ids:
+        return out
+    rows = await s.execute(
+        select(Turn.interview_id, Turn.flags, Turn.arrival, Turn.asked_at, Turn.answered_at).where(
+            Turn.interview_id.in_(interview_ids), Turn.answered_at.is_not(None)
+        )
+    )
+    for iid, flags, arrival, asked_at, answered_at in rows:
+        if not flags:
+            continue
+        secs = (arrival or {}).get("active_seconds")
+        if secs is None:
+            secs = max(0.0, (answered_at - asked_at).total_seconds())
+        total, n = out.get(iid, (0.0, 0))
+        out[iid] = (total + float(secs), n + 1)
+    return out

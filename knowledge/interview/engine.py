@@ -5,9 +5,8 @@ state lives in SQL, so any interview can be resumed by any process after a resta
 committed before anything else happens to it; entries, vectors and the next question follow, and
 each of those steps can be redone from what is in the database.
 
-After each turn the engine decides what comes next (`_decide`: a follow-up from the probe
-strategy, else the next guide question not yet covered) and then opens it (`_open`).
-"""
+After each turn the engine decides what comes next (`_decide`: a follow-up, else the next guide
+question not yet covered) and opens it (`_open`). Quality flags: knowledge/quality."""
 
 from __future__ import annotations
 
@@ -38,6 +37,7 @@ from knowledge.interview.errors import (
 from knowledge.interview.probes import ProbeContext, ProbeStrategy, ProbeSuggestion, rule_probes
 from knowledge.interview.teachback import Summarizer, TeachBack
 from knowledge.interview.views import Ask, InterviewView, Reply, ask_of, view_of
+from knowledge.quality import Arrival, QualityChecker
 from knowledge.storage import Expert, Interview, Turn, utcnow
 from knowledge.storage.entries import from_bytes
 from knowledge.vocab import InterviewStatus, TurnStatus
@@ -70,6 +70,7 @@ class InterviewEngine:
         probes: ProbeStrategy | None = None,
         drafter: EntryDrafter | None = None,
         summarizer: Summarizer | None = None,
+        quality: QualityChecker | None = None,
     ):
         self.db = db
         self.guides = guides
@@ -79,6 +80,7 @@ class InterviewEngine:
         self.coverage = Coverage(embedder)
         self.entries = EntryMaker(db, guides, embedder, indexer, drafter)
         self.teach_back = TeachBack(db, guides, summarizer)
+        self.quality = quality or QualityChecker.default(db, indexer, settings.idle_gap_minutes)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # The seams an LLM plugs into (knowledge.services wires them; tests swap them).
@@ -103,8 +105,9 @@ class InterviewEngine:
         await self.coverage.prepare(self.guides)
 
     async def drain(self) -> None:
-        """Wait for vectors still being made in the background (tests, shutdown)."""
+        """Wait for vectors and checks still being made in the background (tests, shutdown)."""
         await self.entries.drain()
+        await self.quality.drain()
 
     # ---- starting and finding interviews -------------------------------------------------
 
@@ -189,21 +192,27 @@ class InterviewEngine:
     # ---- the expert's moves --------------------------------------------------------------
 
     async def answer(
-        self, interview_id: int, text: str, *, references: list[dict] | None = None
+        self,
+        interview_id: int,
+        text: str,
+        *,
+        references: list[dict] | None = None,
+        arrival: Arrival | None = None,
     ) -> Reply:
         text = text.strip()
         if not text:
             raise InterviewError("an answer needs some text")
         async with self._lock(interview_id):
-            turn_id = await self._save_answer(interview_id, text, references)
+            turn_id = await self._save_answer(interview_id, text, references, arrival)
             if turn_id is None:  # no open question: repair what a crash left, then save
                 await self._ensure_open(interview_id, must_be_active=True)
-                turn_id = await self._save_answer(interview_id, text, references)
+                turn_id = await self._save_answer(interview_id, text, references, arrival)
             # The answer is committed: from here on, a failure costs at most a retry.
             # Its vector is made in the background (batched with other interviews'); the next
             # question waits for it only to check whether the next guide question is covered.
             vector = asyncio.ensure_future(self.embedder.embed_one(text))
             vector.add_done_callback(_consume_exception)
+            self.quality.check_repeat(turn_id, vector)
             made, advanced = await asyncio.gather(
                 self.entries.make(turn_id, answer_vector=vector),
                 self._advance(interview_id, answer_vector=vector),
@@ -291,7 +300,7 @@ class InterviewEngine:
     # ---- internals -----------------------------------------------------------------------
 
     async def _save_answer(
-        self, interview_id: int, text: str, references: list[dict] | None
+        self, interview_id: int, text: str, references: list[dict] | None, arrival: Arrival | None
     ) -> int | None:
         async with self.db.sessions() as s, s.begin():
             iv = await s.get(Interview, interview_id)
@@ -308,6 +317,7 @@ class InterviewEngine:
             turn.answered_at = now
             if references:
                 turn.references = references
+            turn.arrival, turn.flags = self.quality.at_save(text, arrival, turn.asked_at)
             turns.touch(iv, now, self.settings.idle_gap_minutes)
             return turn.id
 

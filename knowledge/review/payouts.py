@@ -43,6 +43,9 @@ async def payouts_csv(
             "currency",
             "forgotten",
             "paid",
+            "flagged_hours",
+            "flagged_answers",
+            "flagged_amount",
         ]
     )
     for r in rows:
@@ -60,6 +63,9 @@ async def payouts_csv(
                 r.currency,
                 "yes" if r.forgotten else "",
                 "" if r.paid is None else ("yes" if r.paid else "no"),
+                f"{r.flagged_seconds / 3600:.2f}",
+                r.flagged_answers,
+                f"{r.flagged_amount:.2f}",
             ]
         )
     return buf.getvalue()

@@ -120,5 +120,6 @@ async def rows_by_id(db: Database, ids: list[int]) -> dict[int, tuple[Entry, Exp
             select(Entry, Expert)
             .join(Expert, Entry.expert_id == Expert.id)
             .where(Entry.id.in_(ids))
+            .options(selectinload(Entry.turn))  # its quality flags
         )
         return {e.id: (e, ex) for e, ex in rows.all()}

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import selectinload
 
 from knowledge.config import Settings
 from knowledge.experts import Earnings, ExpertService
@@ -173,7 +174,11 @@ class ReviewService(Decisions):
         offset: int = 0,
     ) -> list[EntrySummary]:
         """Entries oldest first, optionally only one status, guide or expert."""
-        q = select(Entry, Expert).join(Expert, Entry.expert_id == Expert.id)
+        q = (
+            select(Entry, Expert)
+            .join(Expert, Entry.expert_id == Expert.id)
+            .options(selectinload(Entry.turn))  # its quality flags
+        )
         if status is not None:
             q = q.where(Entry.status == status_of(status))
         if guide is not None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect
+
 from knowledge.guides import GuideLibrary
 from knowledge.index import Hit
 from knowledge.review.queries import live_claim
@@ -38,6 +40,9 @@ class EntrySummary:
     duplicate_of: int | None
     created_at: datetime
     claimed_by: str | None  # only while the claim is live
+    # Quality flags of the answer (knowledge/quality): [{"kind", "reason"}]; lists that did
+    # not load the turn show none.
+    flags: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +61,7 @@ class EntryView(EntrySummary):
     asked: str | None = None  # the question as it was put to the expert
     followup: bool = False  # asked as a follow-up, not as the guide words it
     focus: str | None = None  # the expert's phrase the follow-up asked about
+    arrival: str | None = None  # how the answer arrived, in one line (quality figures)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,7 +133,15 @@ def summary_fields(e: Entry, ex: Expert) -> dict[str, Any]:
         "duplicate_of": e.duplicate_of,
         "created_at": e.created_at,
         "claimed_by": e.claimed_by if live else None,
+        "flags": turn_flags(e),
     }
+
+
+def turn_flags(e: Entry) -> list[dict[str, str]]:
+    """The answer's quality flags, when the entry's turn was loaded with it."""
+    if "turn" in inspect(e).unloaded or e.turn is None:
+        return []
+    return [dict(f) for f in e.turn.flags or ()]
 
 
 def summary_of(e: Entry, ex: Expert | None) -> EntrySummary:
@@ -163,4 +177,5 @@ def view_fields(guides: GuideLibrary, e: Entry, ex: Expert, iv: Interview) -> di
         "asked": e.turn.question if e.turn else None,
         "followup": bool(e.turn and e.turn.followup),
         "focus": e.turn.focus if e.turn else None,
+        "arrival": (e.turn.arrival or {}).get("summary") if e.turn else None,
     }

@@ -174,6 +174,11 @@ class Turn(Base):
     answered_at: Mapped[datetime | None]
     # Files or links the expert sent that are not answer text: [{"name", "url", "size"}].
     references: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # How the answer arrived (knowledge/quality/arrival.py: question time, each message or
+    # line with its time and length, typing seen) and the figures made of it.
+    arrival: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The quality flags of the answer: [{"kind": "pasted"|"repeat"|"boilerplate", "reason"}].
+    flags: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     interview: Mapped[Interview] = relationship(back_populates="turns")
     entries: Mapped[list[Entry]] = relationship(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import WaitTimeout
+from .gateway import DIRECT_MESSAGE_TYPING, GUILD_MESSAGE_TYPING
 from .models import (
     ADMINISTRATOR,
     MANAGE_MESSAGES,
@@ -71,6 +72,30 @@ class UserActionsMixin:
         if msg.author_id != user.id:
             raise PermissionError(f"{user!r} cannot edit a message by someone else")
         return await self.edit_message(msg, {"content": content})
+
+    async def user_types(self: FakeDiscord, user: FakeUser, channel: FakeChannel | int) -> None:
+        """``user`` starts typing in ``channel`` (TYPING_START, by the server's clock)."""
+        self.mark()
+        ch = self.channel(channel)
+        if not self.can_view(user, ch):
+            raise PermissionError(f"{user!r} cannot see {ch!r}")
+        data: dict[str, Any] = {
+            "channel_id": str(ch.id),
+            "user_id": str(user.id),
+            "timestamp": self.ids.now_ms() // 1000,  # Discord sends whole seconds
+        }
+        if not ch.is_dm:
+            data["guild_id"] = str(ch.guild_id)
+            data["member"] = self.member_payload(user, guild=self.world(ch))
+        await self.dispatch(
+            "TYPING_START", data, intent=DIRECT_MESSAGE_TYPING if ch.is_dm else GUILD_MESSAGE_TYPING
+        )
+
+    def advance_clock(self: FakeDiscord, seconds: float) -> None:
+        """Move the server's clock forward: later ids, timestamps and typing events carry it."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self.ids.offset_ms += round(seconds * 1000)
 
     async def user_deletes(self: FakeDiscord, user: FakeUser, message: FakeMessage | int) -> None:
         """``user`` deletes a message (MESSAGE_DELETE)."""

@@ -83,9 +83,18 @@ class Snowflakes:
 
     def __init__(self) -> None:
         self._last = 0
+        # The server's clock runs this far ahead of the machine's (FakeDiscord.advance_clock):
+        # tests play minutes of typing in no time, and ids and timestamps follow.
+        self.offset_ms = 0
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + self.offset_ms
+
+    def now_iso(self) -> str:
+        return datetime.fromtimestamp(self.now_ms() / 1000, UTC).isoformat()
 
     def next(self) -> int:
-        value = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+        value = (self.now_ms() - DISCORD_EPOCH_MS) << 22
         if value <= self._last:
             value = self._last + 1
         self._last = value
@@ -108,7 +117,7 @@ class Snowflakes:
         Its low 22 bits are all set, which ``next()`` never reaches within one millisecond,
         so it cannot collide with the monotonic ids.
         """
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        ms = self.now_ms() - DISCORD_EPOCH_MS
         return ((ms - ms % SHARD_ZERO_SPAN_MS) << 22) | ((1 << 22) - 1)
 
 

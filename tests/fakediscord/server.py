@@ -48,7 +48,6 @@ from .models import (
     FakeUser,
     Snowflakes,
     UploadedFile,
-    now_iso,
 )
 from .rest import ROUTES, RestMixin
 from .validation import validate_message
@@ -427,7 +426,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
             "channel_id": str(channel.id),
             "author": author.payload(),
             "content": content,
-            "timestamp": now_iso(),
+            "timestamp": self.ids.now_iso(),
             "edited_timestamp": None,
             "tts": bool(data.get("tts")),
             "mention_everyone": False,
@@ -613,7 +612,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         if new_attachments is not None:
             msg.attachments = new_attachments
             raw["attachments"] = [a.payload() for a in new_attachments]
-        raw["edited_timestamp"] = now_iso()
+        raw["edited_timestamp"] = self.ids.now_iso()
         if not msg.ephemeral:
             await self._dispatch_message("MESSAGE_UPDATE", msg, self.channels[msg.channel_id])
         return msg

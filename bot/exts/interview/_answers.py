@@ -8,6 +8,9 @@ from pathlib import PurePosixPath
 
 import discord
 
+from knowledge.quality import ArrivalLog
+from knowledge.vocab import Platform
+
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 MAX_TEXT_BYTES = 512 * 1024  # a longer "text" file is kept as a link instead of read
 
@@ -31,6 +34,8 @@ class PendingAnswer:
     parts: dict[int, Part] = field(default_factory=dict)  # by message id
     notes: list[dict] = field(default_factory=list)  # what curators wrote meanwhile
     timer: asyncio.TimerHandle | None = None  # the quiet period running out
+    # How the answer is arriving: message times and lengths, typing seen (quality flags).
+    arrival: ArrivalLog = field(default_factory=lambda: ArrivalLog(Platform.discord))
 
     def text(self) -> str:
         return "\n\n".join(p.text for _, p in sorted(self.parts.items()) if p.text)

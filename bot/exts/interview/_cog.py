@@ -54,7 +54,7 @@ class InterviewCog(
         self.engine = services.engine
         self.experts = services.experts
         self.settings = services.settings
-        self.routes = Routes()
+        self.routes = Routes(typing_in=typing_in(bot.intents))
         self.conv = Conversation(bot, services, self.routes)
         self.reminders = Reminders(self.conv, services)
 
@@ -279,6 +279,8 @@ class InterviewCog(
                 return
             pend = self.routes.pending_for(route, route.turn_id)
             pend.parts[message.id] = part
+            pend.arrival.add(message.created_at, len(part.content.strip()), key=message.id)
+            pend.arrival.file_chars[message.id] = sum(len(t) for t in part.file_texts)
             if pend.has_text:
                 self.conv.arm(pend, route)
         if unread:
@@ -320,6 +322,9 @@ class InterviewCog(
             part = pend.parts.get(payload.message_id) if pend else None
             if part is None:
                 return  # not part of an answer still being written
+            added = len(content.strip()) - len(part.content.strip())
+            edited = discord.utils.parse_time(payload.data.get("edited_timestamp"))
+            pend.arrival.add(edited or discord.utils.utcnow(), added, "edit", payload.message_id)
             part.content = content
             if pend.has_text:
                 self.conv.arm(pend, route)
@@ -333,6 +338,17 @@ class InterviewCog(
             pend = self.routes.pending.get(route.interview_id)
             if pend is not None:
                 pend.parts.pop(payload.message_id, None)
+                pend.arrival.drop(payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_typing(self, payload: discord.RawTypingEvent) -> None:
+        """The expert is typing: evidence that the answer is being typed, and when it began."""
+        route = self.routes.in_channel(payload.channel_id)
+        if route is None or payload.user_id != route.user_id or not route.running:
+            return
+        async with self.routes.lock(route.interview_id):
+            if route.turn_id is not None:
+                self.routes.pending_for(route, route.turn_id).arrival.typed(payload.timestamp)
 
     @commands.Cog.listener()
     async def on_tacit_expert_forgotten(self, user_id: int) -> None:
@@ -414,6 +430,13 @@ class InterviewCog(
         return user.id == route.user_id or await is_curator(
             user, self.settings.discord, self.services.curators
         )
+
+
+def typing_in(intents: discord.Intents) -> frozenset[str]:
+    """Where typing events reach the bot, by its intents (on in the default intents)."""
+    return frozenset(
+        kind for kind, on in (("thread", intents.guild_typing), ("dm", intents.dm_typing)) if on
+    )
 
 
 def _require_running(route: Route) -> None:

@@ -89,7 +89,10 @@ class Conversation:
         try:
             async with channel.typing():
                 reply = await self.engine.answer(
-                    route.interview_id, pend.text(), references=pend.references() or None
+                    route.interview_id,
+                    pend.text(),
+                    references=pend.references() or None,
+                    arrival=pend.arrival.freeze(),
                 )
         except (NotActive, NotFound) as e:
             log.info("interview %s no longer takes answers: %s", route.interview_id, e)

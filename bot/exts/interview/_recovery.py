@@ -51,8 +51,14 @@ async def resume_route(conv: Conversation, route: Route) -> None:
             return
         pend = conv.routes.pending_for(route, ask.turn_id)
         earlier, parts = await _answer_so_far(conv, channel, route, ask.turn_id)
+        if earlier:  # typing before the restart was not seen; messages' times are known
+            pend.arrival.question_at = discord.utils.snowflake_time(earlier[-1])
+            pend.arrival.typing_watched = False
         for message_id, part in parts:
-            pend.parts.setdefault(message_id, part)
+            if message_id not in pend.parts:
+                pend.parts[message_id] = part
+                at = discord.utils.snowflake_time(message_id)
+                pend.arrival.add(at, len(part.content.strip()), key=message_id)
         note = "I was away for a moment; here is where we were."
         if pend.parts:
             n = len(pend.parts)

@@ -10,6 +10,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+import discord
+
 from bot.exts.interview._answers import PendingAnswer
 from bot.identity import interview_channel, parse_interview_channel
 from knowledge.experts import ExpertService
@@ -48,7 +50,9 @@ class Route:
 class Routes:
     """Interviews by channel id, answers in progress and locks by interview id."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, typing_in: frozenset[str] = frozenset()) -> None:
+        # Where typing events reach the bot (its intents): "thread", "dm".
+        self.typing_in = typing_in
         self._by_channel: dict[int, Route] = {}
         self.pending: dict[int, PendingAnswer] = {}  # by interview id
         self._locks: dict[int, asyncio.Lock] = {}
@@ -101,6 +105,9 @@ class Routes:
             if pend is not None:
                 pend.cancel()
             pend = self.pending[route.interview_id] = PendingAnswer(turn_id)
+            if route.question_message_id is not None:
+                pend.arrival.question_at = discord.utils.snowflake_time(route.question_message_id)
+            pend.arrival.typing_watched = route.kind in self.typing_in
         return pend
 
     def take_pending(self, route: Route) -> PendingAnswer | None:

@@ -150,6 +150,10 @@ def card_embed(card: Card, *, guild_id: int | None, duplicate_threshold: float) 
             ),
             inline=False,
         )
+    if card.flags:
+        embed.add_field(
+            name="🚩 Quality flags", value=clip(quality_text(card), FIELD_LIMIT), inline=False
+        )
     if card.similar:
         lines = [
             f"`{h.entry_id}` {h.status}, similarity {_alike(h)}: {snippet(h.question, 120)}"
@@ -181,6 +185,14 @@ def card_text(e: EntryView, limit: int) -> str:
         f"`/review entry id:{e.entry_id}` shows the whole answer.*"
     )
     return head + clip(answer, room - len(note)) + note
+
+
+def quality_text(e: EntryView) -> str:
+    """The answer's quality flags with their reasons, and how it arrived: evidence to weigh."""
+    lines = [f"**{f['kind']}**: {f['reason']}" for f in e.flags]
+    if e.arrival:
+        lines.append(f"Arrived as {e.arrival}.")
+    return "\n".join(lines)
 
 
 def _notes(e: EntryView) -> str:
@@ -263,6 +275,8 @@ def entry_text(d: EntryDetail, *, guild_id: int | None) -> str:
     notes = _notes(d)
     if notes:
         lines.append(notes)
+    if d.flags or d.arrival:
+        lines.append(("🚩 " if d.flags else "") + quality_text(d))
     lines += ["", "**Question**", d.question, "", "**Answer**", d.answer]
     if d.corrected and d.corrected_answer != d.answer:
         lines += ["", "**The expert's own correction**", d.corrected_answer]
@@ -365,6 +379,13 @@ def payouts_text(rows: list[Earnings], period: str) -> str:
             f"{r.entries_accepted} of {r.entries_total} entries accepted, "
             f"{r.amount:.2f} {r.currency} at {r.rate_note}"
             + (("; paid" if r.paid else "; not paid yet") if r.forgotten else "")
+            + (
+                f"; 🚩 {duration(r.flagged_seconds)} on {r.flagged_answers} flagged "
+                f"answer{'s' if r.flagged_answers != 1 else ''} ({r.flagged_amount:.2f} "
+                f"{r.currency} of it)"
+                if r.flagged_answers
+                else ""
+            )
         )
     currencies = {r.currency for r in rows}
     if len(currencies) == 1:

@@ -1,0 +1,182 @@
+"""The quality checks of an answer at capture: pasted, boilerplate (at once), repeat (its vector).
+
+`at_save` runs inside the engine's transaction that stores the answer, on facts already in
+memory (no I/O); `check_repeat` runs after the answer's vector is made, in the background, and
+asks Chroma for the nearest answers of other experts of the same server (the stored vectors:
+nothing is encoded again). Flags are stored on the turn as `[{"kind", "reason"}]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from knowledge.config import QualitySettings
+from knowledge.index import Indexer, IndexUnavailable, VectorIndex
+from knowledge.quality.arrival import Arrival
+from knowledge.quality.boilerplate import load_boilerplate
+from knowledge.quality.pace import describe, pace_of, pasted
+from knowledge.storage import Entry, Expert, Interview, Turn
+from knowledge.storage.entries import index_guild
+from knowledge.vocab import AnswerFlag
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from knowledge.storage import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: AnswerFlag
+    reason: str  # shown to curators as it is
+
+    def as_json(self) -> dict[str, str]:
+        return {"kind": str(self.kind), "reason": self.reason}
+
+
+def flags_of(stored: list[dict[str, Any]] | None) -> list[Flag]:
+    """A turn's stored flags as Flags (unknown kinds from a later version are kept as text)."""
+    out = []
+    for f in stored or ():
+        try:
+            out.append(Flag(AnswerFlag(f["kind"]), f.get("reason", "")))
+        except (KeyError, ValueError):
+            continue
+    return out
+
+
+class QualityChecker:
+    def __init__(
+        self,
+        db: Database,
+        index: VectorIndex | None,
+        settings: QualitySettings | None = None,
+        *,
+        idle_gap_minutes: float = 10.0,
+    ):
+        self.db = db
+        self.index = index
+        self.settings = settings or QualitySettings()
+        self.idle_gap_seconds = idle_gap_minutes * 60
+        self.boilerplate = load_boilerplate(self.settings.boilerplate_file)
+        self._background: set[asyncio.Task] = set()
+
+    @classmethod
+    def default(cls, db: Database, indexer: Indexer | None, idle_gap_minutes: float):
+        """The checker with default settings, over the indexer's index (tests, tools)."""
+        return cls(db, indexer.index if indexer else None, idle_gap_minutes=idle_gap_minutes)
+
+    def at_save(
+        self, text: str, arrival: Arrival | None, asked_at: datetime | None = None
+    ) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+        """(the arrival record to store, the flags) of an answer being saved; `asked_at` is
+        the question's time when the front-end did not know it."""
+        flags = []
+        record = None
+        if arrival is not None:
+            arrival = arrival.with_question_at(asked_at)
+            pace = pace_of(
+                arrival,
+                min_chars=self.settings.min_chars,
+                idle_gap_seconds=self.idle_gap_seconds,
+                max_per_minute=self.settings.max_chars_per_minute,
+            )
+            record = {
+                **arrival.as_json(),
+                "summary": describe(pace, arrival),
+                "active_seconds": round(pace.active_seconds, 3),
+                "fastest_per_minute": round(pace.fastest.per_minute, 1) if pace.fastest else None,
+            }
+            if reason := pasted(arrival, pace, self.settings):
+                flags.append(Flag(AnswerFlag.pasted, reason))
+        if phrases := self.boilerplate.find(text):
+            quoted = ", ".join(f"“{p}”" for p in phrases[:3])
+            more = f" and {len(phrases) - 3} more" if len(phrases) > 3 else ""
+            noun = "phrase" if len(phrases) == 1 else "phrases"
+            flags.append(Flag(AnswerFlag.boilerplate, f"chatbot {noun}: {quoted}{more}"))
+        return record, [f.as_json() for f in flags]
+
+    def check_repeat(self, turn_id: int, vector: asyncio.Future) -> None:
+        """Look for another expert's answer this one repeats, once its vector is made."""
+        if self.index is None:
+            return
+        task = asyncio.ensure_future(self._repeat(turn_id, vector))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def repeat_of(
+        self, vector: np.ndarray, *, guild_id: int | None, expert_id: int, turn_id: int
+    ) -> Flag | None:
+        """The repeat flag for an answer with this vector, or None."""
+        where = {
+            "$and": [{"guild": index_guild(guild_id)}, {"expert_id": {"$ne": expert_id}}],
+        }
+        hits = await self.index.query(vector, n=5, where=where)
+        near = [h for h in hits if h.similarity >= self.settings.repeat_similarity]
+        if not near:
+            return None
+        async with self.db.sessions() as s:
+            rows = {
+                e_id: (t_id, ex_id, pseudonym)
+                for e_id, t_id, ex_id, pseudonym in await s.execute(
+                    select(Entry.id, Entry.turn_id, Entry.expert_id, Expert.pseudonym)
+                    .join(Expert, Entry.expert_id == Expert.id)
+                    .where(Entry.id.in_([h.entry_id for h in near]))
+                )
+            }
+        for h in near:  # SQL has the last word: the entry may be gone, or the index behind
+            row = rows.get(h.entry_id)
+            if row is None or row[0] == turn_id or row[1] == expert_id:
+                continue
+            return Flag(
+                AnswerFlag.repeat,
+                f"repeats entry {h.entry_id} by another expert ({row[2]}), "
+                f"similarity {h.similarity:.2f}",
+            )
+        return None
+
+    async def _repeat(self, turn_id: int, vector: asyncio.Future) -> None:
+        try:
+            v = await vector
+        except Exception:
+            return  # no vector: the engine already logged it
+        try:
+            async with self.db.sessions() as s:
+                row = (
+                    await s.execute(
+                        select(Interview.guild_id, Interview.expert_id)
+                        .join(Turn, Turn.interview_id == Interview.id)
+                        .where(Turn.id == turn_id)
+                    )
+                ).first()
+            if row is None:
+                return
+            flag = await self.repeat_of(v, guild_id=row[0], expert_id=row[1], turn_id=turn_id)
+        except IndexUnavailable as e:
+            log.warning("repeat check of turn %s skipped: %s", turn_id, e)
+            return
+        except Exception:
+            log.exception("repeat check of turn %s failed", turn_id)
+            return
+        if flag is not None:
+            await self._add(turn_id, flag)
+
+    async def _add(self, turn_id: int, flag: Flag) -> None:
+        async with self.db.sessions() as s, s.begin():
+            turn = await s.get(Turn, turn_id)
+            if turn is None:
+                return
+            kept = [f for f in turn.flags or () if f.get("kind") != str(flag.kind)]
+            turn.flags = [*kept, flag.as_json()]

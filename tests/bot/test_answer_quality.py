@@ -64,4 +64,3 @@ async def test_a_pasted_answer_is_flagged_on_the_card_and_a_typed_one_is_not(wor
     flag = fields["🚩 Quality flags"]
     assert flag.startswith("**pasted**: could not have been typed: a message of")
     assert "Arrived as 1 message over" in flag
-

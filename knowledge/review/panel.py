@@ -199,13 +199,14 @@ def refuse_twice(e: Entry, mine: ReviewDecision | None, n: int, done: int) -> No
     )
 
 
-def sees_others(e: Entry, rows: dict[str, ReviewDecision], viewer: str | None) -> bool:
+def sees_others(e: Entry, rows: dict[str, ReviewDecision], viewer: str | None, n: int) -> bool:
     """Whether this viewer may see other curators' decisions on the entry.
 
-    Everyone once it is final; a curator who has decided on it; an adjudicator on a disputed
-    one; the operator (viewer None). Nobody else while it waits for blind reviews.
+    Everyone when one review suffices or once it is final; a curator who has decided on it;
+    an adjudicator on a disputed one; the operator (viewer None). Nobody else while it waits
+    for blind reviews.
     """
-    if viewer is None or e.status != EntryStatus.pending:
+    if viewer is None or not blind(e, n):
         return True
     mine = rows.get(viewer)
     if mine is not None and mine.verdict is not None:
@@ -229,7 +230,7 @@ def review_fields(
         "disputed": bool(e.disputed),
         "adjudication": bool(e.disputed) and (mine is None or mine.verdict is None),
         "mine": vote_of(mine) if mine is not None else None,
-        "decisions": others if sees_others(e, rows, viewer) else [],
+        "decisions": others if sees_others(e, rows, viewer, n) else [],
         "rubric": criteria,
     }
     if mine is not None and blind(e, n) and (mine.edited_question or mine.edited_answer):

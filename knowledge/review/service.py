@@ -180,7 +180,7 @@ class ReviewService(Decisions):
             )
             rows = await rows_of(s, entry_id)
         e, ex, iv = row
-        if not sees_others(e, rows, viewer):
+        if not sees_others(e, rows, viewer, self.reviews_needed(e.guide_slug)):
             events = [a for a in events if a.actor == viewer or a.action not in BLIND_ACTIONS]
         history = [AuditRecord(a.id, a.at, a.actor, a.action, a.before, a.after) for a in events]
         return EntryDetail(**self._view(e, ex, iv, rows, viewer), history=history)

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-from knowledge.guides import GuideLibrary
+from knowledge.guides import Criterion, GuideLibrary
 from knowledge.index import Hit
+from knowledge.review.panel import Vote
 from knowledge.review.queries import live_claim
 from knowledge.storage import Entry, Expert, Interview
 
@@ -62,6 +63,16 @@ class EntryView(EntrySummary):
     followup: bool = False  # asked as a follow-up, not as the guide words it
     focus: str | None = None  # the expert's phrase the follow-up asked about
     arrival: str | None = None  # how the answer arrived, in one line (quality figures)
+    # Blind review (knowledge/review/panel.py): decisions needed and made, whether they
+    # disagree, the viewer's own (edits and scores before deciding too), others' decisions
+    # only when the viewer may see them, and the guide's rubric.
+    reviews_needed: int = 1
+    reviews_done: int = 0
+    disputed: bool = False
+    adjudication: bool = False  # disputed, and this viewer may adjudicate
+    mine: Vote | None = None
+    decisions: list[Vote] = field(default_factory=list)
+    rubric: list[Criterion] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +120,10 @@ class Decision:
     changed: bool
     previous_status: str
     audit_id: int | None = None
+    # "final" (the entry took it), "waiting" (recorded blind: more reviews needed, see
+    # reviews_left), "disputed" (the reviews disagree: an adjudicator decides), "pending".
+    outcome: str = "final"
+    reviews_left: int = 0
 
 
 def summary_fields(e: Entry, ex: Expert) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import datetime
 import discord
 
 from bot.exts.interview._render import duration
+from bot.exts.review._quality import flagged_pay, quality_text
 from bot.identity import parse_interview_channel
 from knowledge.experts import Earnings
 from knowledge.review import (
@@ -192,14 +193,6 @@ def card_text(e: EntryView, limit: int) -> str:
         f"`/review entry id:{e.entry_id}` shows the whole answer.*"
     )
     return head + clip(answer, room - len(note)) + note
-
-
-def quality_text(e: EntryView) -> str:
-    """The answer's quality flags with their reasons, and how it arrived: evidence to weigh."""
-    lines = [f"**{f['kind']}**: {f['reason']}" for f in e.flags]
-    if e.arrival:
-        lines.append(f"Arrived as {e.arrival}.")
-    return "\n".join(lines)
 
 
 def _notes(e: EntryView) -> str:
@@ -464,13 +457,7 @@ def payouts_text(rows: list[Earnings], period: str) -> str:
             f"{r.entries_accepted} of {r.entries_total} entries accepted, "
             f"{r.amount:.2f} {r.currency} at {r.rate_note}"
             + (("; paid" if r.paid else "; not paid yet") if r.forgotten else "")
-            + (
-                f"; 🚩 {duration(r.flagged_seconds)} on {r.flagged_answers} flagged "
-                f"answer{'s' if r.flagged_answers != 1 else ''} ({r.flagged_amount:.2f} "
-                f"{r.currency} of it)"
-                if r.flagged_answers
-                else ""
-            )
+            + flagged_pay(r)
         )
     currencies = {r.currency for r in rows}
     if len(currencies) == 1:

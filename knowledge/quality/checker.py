@@ -1,15 +1,17 @@
 """The quality checks of an answer at capture: pasted, boilerplate (at once), repeat (its vector).
 
-`at_save` runs inside the engine's transaction that stores the answer, on facts already in
-memory (no I/O); `check_repeat` runs after the answer's vector is made, in the background, and
-asks Chroma for the nearest answers of other experts of the same server (the stored vectors:
-nothing is encoded again). Flags are stored on the turn as `[{"kind", "reason"}]`.
+`record` stores an answer's arrival facts and its pasted/boilerplate flags on the turn right
+after the answer is saved (best effort: a failure costs the flags, never the answer);
+`check_repeat` runs in the background once the answer's entries have their vectors, and asks
+Chroma for the nearest answers of other experts of the same server with the vectors stored in
+SQL (nothing is encoded again). Flags are stored on the turn as `[{"kind", "reason"}]`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,7 @@ from knowledge.quality.arrival import Arrival
 from knowledge.quality.boilerplate import load_boilerplate
 from knowledge.quality.pace import describe, pace_of, pasted
 from knowledge.storage import Entry, Expert, Interview, Turn
-from knowledge.storage.entries import index_guild
+from knowledge.storage.entries import from_bytes, index_guild
 from knowledge.vocab import AnswerFlag
 
 if TYPE_CHECKING:
@@ -104,11 +106,24 @@ class QualityChecker:
             flags.append(Flag(AnswerFlag.boilerplate, f"chatbot {noun}: {quoted}{more}"))
         return record, [f.as_json() for f in flags]
 
-    def check_repeat(self, turn_id: int, vector: asyncio.Future) -> None:
-        """Look for another expert's answer this one repeats, once its vector is made."""
+    async def record(self, turn_id: int, text: str, arrival: Arrival | None) -> None:
+        """Store the arrival facts and flags of a just-saved answer (once: a resent answer
+        keeps what its first attempt recorded)."""
+        try:
+            async with self.db.sessions() as s, s.begin():
+                turn = await s.get(Turn, turn_id)
+                if turn is None or turn.flags is not None:
+                    return
+                turn.arrival, turn.flags = self.at_save(text, arrival, turn.asked_at)
+        except Exception:
+            log.exception("quality flags of turn %s not stored", turn_id)
+
+    def check_repeat(self, turn_id: int, settled: Callable[[], Awaitable]) -> None:
+        """Look for another expert's answer this one repeats, once `settled()` says the
+        answer's entries have their vectors."""
         if self.index is None:
             return
-        task = asyncio.ensure_future(self._repeat(turn_id, vector))
+        task = asyncio.ensure_future(self._repeat(turn_id, settled))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -147,23 +162,24 @@ class QualityChecker:
             )
         return None
 
-    async def _repeat(self, turn_id: int, vector: asyncio.Future) -> None:
+    async def _repeat(self, turn_id: int, settled: Callable[[], Awaitable]) -> None:
         try:
-            v = await vector
-        except Exception:
-            return  # no vector: the engine already logged it
-        try:
+            await settled()
             async with self.db.sessions() as s:
-                row = (
+                rows = (
                     await s.execute(
-                        select(Interview.guild_id, Interview.expert_id)
-                        .join(Turn, Turn.interview_id == Interview.id)
-                        .where(Turn.id == turn_id)
+                        select(Interview.guild_id, Interview.expert_id, Entry.embedding)
+                        .join(Entry, Entry.interview_id == Interview.id)
+                        .where(Entry.turn_id == turn_id, Entry.embedding.is_not(None))
                     )
-                ).first()
-            if row is None:
-                return
-            flag = await self.repeat_of(v, guild_id=row[0], expert_id=row[1], turn_id=turn_id)
+                ).all()
+            flag = None
+            for guild_id, expert_id, vector in rows:  # each entry of the answer (often one)
+                flag = await self.repeat_of(
+                    from_bytes(vector), guild_id=guild_id, expert_id=expert_id, turn_id=turn_id
+                )
+                if flag is not None:
+                    break
         except IndexUnavailable as e:
             log.warning("repeat check of turn %s skipped: %s", turn_id, e)
             return

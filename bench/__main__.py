@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-SUITES = ["ingest", "latency", "export", "elicitation", "pickups"]
+SUITES = ["ingest", "latency", "export", "elicitation", "pickups", "quality"]
 
 
 def show(name: str, figures: dict) -> None:

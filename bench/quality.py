@@ -148,18 +148,21 @@ def count(results, min_chars: int, kind: str = "pasted") -> Counts:
     )
 
 
-async def measure(limit: int | None = None, *, encoder=None, seed: int = SEED) -> dict[str, float]:
+async def measure(*, terminal_every: int = 1, encoder=None, seed: int = SEED) -> dict[str, float]:
+    """The figures; `terminal_every` types only every n-th answer into the terminal (the
+    slower path: the real engine stores each one), Discord's path takes them all."""
     from knowledge.config import QualitySettings
     from knowledge.index import SentenceTransformerEncoder
     from knowledge.quality import QualityChecker
 
-    texts = real_answers(limit)
+    texts = real_answers()
+    typed = texts[::terminal_every]
     rng = random.Random(seed)
     settings = QualitySettings()
     checker = QualityChecker(None, None, settings)
     encoder = encoder or SentenceTransformerEncoder()
-    human_t = await through_terminal([human_terminal(t, rng) for t in texts], encoder)
-    paste_t = await through_terminal([pasted_terminal(t, rng) for t in texts], encoder)
+    human_t = await through_terminal([human_terminal(t, rng) for t in typed], encoder)
+    paste_t = await through_terminal([pasted_terminal(t, rng) for t in typed], encoder)
     human_d = through_discord([human_discord(t, rng) for t in texts], checker)
     paste_d = through_discord([pasted_discord(t, rng) for t in texts], checker)
     paste_quiet = through_discord([pasted_discord(t, rng, typing=False) for t in texts], checker)

@@ -6,6 +6,7 @@ answers are real transcripts' and their timings come from bench/typist.py on a s
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime
 
@@ -171,3 +172,24 @@ def test_the_shipped_phrases_load_and_a_bad_phrases_file_is_one_clear_line(tmp_p
     with pytest.raises(BoilerplateError) as e:
         checker(boilerplate_file=bad)
     assert str(bad) in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.asyncio
+async def test_an_export_carries_each_entrys_flags_in_its_provenance(services, tmp_path):
+    from knowledge.export import ExportOptions, export
+    from knowledge.export.formats import provenance_path
+    from knowledge.storage import Entry, EntryStatus
+
+    ex = await expert(services, "ana")
+    ask = await services.engine.start(ex.id, "litigator")
+    pasted = arrival_of(pasted_terminal(LEGAL[1], random.Random(6)), "terminal", question_at=T0)
+    reply, turn = await answer(services, ask.interview_id, LEGAL[1], pasted)
+    await services.engine.end(ask.interview_id)
+    async with services.db.sessions() as s, s.begin():
+        await s.execute(update(Entry).values(status=EntryStatus.approved, decided_by="curator"))
+    await services.indexer.sync()
+    report = await export(services, ExportOptions(out=tmp_path / "ds.jsonl", format="openai"))
+    lines = provenance_path("openai", report.out).read_text(encoding="utf-8").splitlines()
+    (single,) = [json.loads(x) for x in lines if json.loads(x)["kind"] == "single"]
+    assert single["entries"][0]["quality_flags"] == turn.flags
+    assert turn.flags[0]["kind"] == "pasted"

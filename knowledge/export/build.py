@@ -110,6 +110,8 @@ class Builder:
             "curator": r.decided_by,
             "decided_at": iso(r.decided_at),
             "redactions": redacted,
+            # How the answer arrived looked wrong: [{"kind", "reason"}] (docs/quality.md).
+            "quality_flags": [dict(f) for f in r.quality_flags or ()],
         }
 
     def _interview(self, items: list) -> None:

@@ -160,6 +160,7 @@ def rows_query(interview_ids: list[int]):
             Turn.question.label("asked"),
             Turn.followup,
             Turn.focus,
+            Turn.flags.label("quality_flags"),
             Interview.guide_version,
             Expert.id.label("expert_id"),
             Expert.pseudonym,

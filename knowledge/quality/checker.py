@@ -23,7 +23,7 @@ from knowledge.index import Indexer, IndexUnavailable, VectorIndex
 from knowledge.quality.arrival import Arrival
 from knowledge.quality.boilerplate import load_boilerplate
 from knowledge.quality.pace import describe, pace_of, pasted
-from knowledge.storage import Entry, Expert, Interview, Turn
+from knowledge.storage import Entry, Expert, Interview, Turn, unavailable
 from knowledge.storage.entries import from_bytes, index_guild
 from knowledge.vocab import AnswerFlag
 
@@ -115,8 +115,8 @@ class QualityChecker:
                 if turn is None or turn.flags is not None:
                     return
                 turn.arrival, turn.flags = self.at_save(text, arrival, turn.asked_at)
-        except Exception:
-            log.exception("quality flags of turn %s not stored", turn_id)
+        except Exception as e:
+            _failed(e, "quality flags of turn %s not stored", turn_id)
 
     def check_repeat(self, turn_id: int, settled: Callable[[], Awaitable]) -> None:
         """Look for another expert's answer this one repeats, once `settled()` says the
@@ -180,14 +180,12 @@ class QualityChecker:
                 )
                 if flag is not None:
                     break
+            if flag is not None:
+                await self._add(turn_id, flag)
         except IndexUnavailable as e:
             log.warning("repeat check of turn %s skipped: %s", turn_id, e)
-            return
-        except Exception:
-            log.exception("repeat check of turn %s failed", turn_id)
-            return
-        if flag is not None:
-            await self._add(turn_id, flag)
+        except Exception as e:
+            _failed(e, "repeat check of turn %s failed", turn_id)
 
     async def _add(self, turn_id: int, flag: Flag) -> None:
         async with self.db.sessions() as s, s.begin():
@@ -196,3 +194,11 @@ class QualityChecker:
                 return
             kept = [f for f in turn.flags or () if f.get("kind") != str(flag.kind)]
             turn.flags = [*kept, flag.as_json()]
+
+
+def _failed(e: Exception, what: str, turn_id: int) -> None:
+    """One line when the database is out of reach (the answer is safe); a bug in full."""
+    if (reason := unavailable(e)) is not None:
+        log.warning(what + ": database unavailable: %s", turn_id, reason)
+    else:
+        log.error(what, turn_id, exc_info=e)

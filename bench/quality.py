@@ -96,7 +96,9 @@ async def through_terminal(answers: list[list[Send]], encoder, *, per_interview:
     db = Database(settings.database.url)
     try:
         async with db.sessions() as s:
-            rows = await s.execute(select(Turn.answer, Turn.flags).where(Turn.answer.is_not(None)))
+            rows = await s.execute(
+                select(Turn.answer, Turn.flags).where(Turn.answer.is_not(None)).order_by(Turn.id)
+            )
             return [(a, [f["kind"] for f in flags or ()]) for a, flags in rows.all()]
     finally:
         await db.close()
@@ -161,8 +163,10 @@ async def measure(*, terminal_every: int = 1, encoder=None, seed: int = SEED) ->
     settings = QualitySettings()
     checker = QualityChecker(None, None, settings)
     encoder = encoder or SentenceTransformerEncoder()
-    human_t = await through_terminal([human_terminal(t, rng) for t in typed], encoder)
-    paste_t = await through_terminal([pasted_terminal(t, rng) for t in typed], encoder)
+    # One run of the terminal for both: the human-paced answers, then the same pasted.
+    both = [human_terminal(t, rng) for t in typed] + [pasted_terminal(t, rng) for t in typed]
+    results = await through_terminal(both, encoder)
+    human_t, paste_t = results[: len(typed)], results[len(typed) :]
     human_d = through_discord([human_discord(t, rng) for t in texts], checker)
     paste_d = through_discord([pasted_discord(t, rng) for t in texts], checker)
     paste_quiet = through_discord([pasted_discord(t, rng, typing=False) for t in texts], checker)

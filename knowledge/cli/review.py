@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +10,19 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from knowledge.cli.common import UserError, guild_option, login, run_async, services, view
+from knowledge.cli.common import (
+    COUNT,
+    ID,
+    UserError,
+    cell,
+    guild_option,
+    login,
+    plain,
+    run_async,
+    services,
+    view,
+    write_out,
+)
 from knowledge.experts import person_actor
 from knowledge.review import ReviewError, render_chart
 from knowledge.vocab import EntryStatus, values
@@ -63,8 +74,8 @@ def entries() -> None:
 @entries.command("list")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--guide", help="Only entries from this guide.")
-@click.option("--expert", type=int, help="Only this expert's entries (expert id).")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--expert", type=ID, help="Only this expert's entries (expert id).")
+@click.option("--limit", type=COUNT, default=100, show_default=True)
 @guild_option
 @click.pass_context
 @run_async
@@ -92,13 +103,15 @@ async def list_entries(
             m for m, on in (("*", e.edited), ("~", e.corrected), ("!", e.flagged_pii)) if on
         )
         click.echo(
-            f"{e.entry_id}\t{e.status}{marks}\t{e.guide}\t{e.expert_name} (#{e.expert_id})\t"
-            f"{_short(e.question, 90)}"
+            plain(
+                f"{e.entry_id}\t{e.status}{marks}\t{e.guide}\t{e.expert_name} (#{e.expert_id})\t"
+                f"{_short(e.question, 90)}"
+            )
         )
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.pass_context
 @run_async
 async def show(ctx: click.Context, entry_id: int) -> None:
@@ -135,11 +148,11 @@ async def show(ctx: click.Context, entry_id: int) -> None:
     lines += ["", "history:" if d.history else "history: none"]
     for ev in d.history:
         lines.append(f"  {_when(ev.at)}  {ev.actor}  {ev.action}  {_changes(ev)}".rstrip())
-    click.echo("\n".join(lines))
+    click.echo(plain("\n".join(lines)))
 
 
 @entries.command()
-@click.argument("entry_ids", type=int, nargs=-1, required=True)
+@click.argument("entry_ids", type=ID, nargs=-1, required=True)
 @as_option
 @click.pass_context
 @run_async
@@ -162,7 +175,7 @@ async def approve(ctx: click.Context, entry_ids: tuple[int, ...], as_name: str |
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.option("--reason", required=True, help="Why: shown to other curators and kept.")
 @as_option
 @click.pass_context
@@ -176,7 +189,7 @@ async def reject(ctx: click.Context, entry_id: int, reason: str, as_name: str | 
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.option("--question", help="The corrected question.")
 @click.option("--answer", help="The corrected answer; - reads it from standard input.")
 @as_option
@@ -199,8 +212,8 @@ async def edit(
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
-@click.option("--of", "of_id", type=int, required=True, help="The entry it repeats.")
+@click.argument("entry_id", type=ID)
+@click.option("--of", "of_id", type=ID, required=True, help="The entry it repeats.")
 @as_option
 @click.pass_context
 @run_async
@@ -213,7 +226,7 @@ async def duplicate(ctx: click.Context, entry_id: int, of_id: int, as_name: str 
 
 
 @entries.command("flag-pii")
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.option("--note", default="", help="What personal data, and where.")
 @as_option
 @click.pass_context
@@ -230,7 +243,7 @@ async def flag_pii(ctx: click.Context, entry_id: int, note: str, as_name: str | 
 @click.argument("text")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--guide", help="Only entries from this guide.")
-@click.option("-n", "limit", default=10, show_default=True, help="How many results.")
+@click.option("-n", "limit", type=COUNT, default=10, show_default=True, help="How many results.")
 @guild_option
 @click.pass_context
 @run_async
@@ -244,8 +257,10 @@ async def search(
         click.echo("nothing found", err=True)
     for h in hits:
         click.echo(
-            f"{h.entry_id}\t{h.similarity:.3f}\t{h.status}\t{h.guide}\t{_short(h.question, 70)}"
-            f"\t{_short(h.answer, 80)}"
+            plain(
+                f"{h.entry_id}\t{h.similarity:.3f}\t{h.status}\t{h.guide}\t"
+                f"{_short(h.question, 70)}\t{_short(h.answer, 80)}"
+            )
         )
 
 
@@ -290,10 +305,12 @@ async def stats(ctx: click.Context, chart: str | None, scope) -> None:
     )
     if st.decisions_by_curator:
         click.echo(
-            "by curator: " + ", ".join(f"{c} {n}" for c, n in st.decisions_by_curator.items())
+            plain(
+                "by curator: " + ", ".join(f"{c} {n}" for c, n in st.decisions_by_curator.items())
+            )
         )
     if chart:
-        await asyncio.to_thread(Path(chart).write_bytes, await render_chart(st))
+        await write_out(Path(chart), await render_chart(st))
         click.echo(f"chart written to {chart}")
 
 
@@ -354,7 +371,7 @@ async def payouts(
         click.echo(data, nl=False)
         return
     if csv_path:
-        await asyncio.to_thread(Path(csv_path).write_text, data, encoding="utf-8")
+        await write_out(Path(csv_path), data.encode("utf-8"))
         click.echo(f"{data.count(chr(10)) - 1} experts written to {csv_path}")
         return
     if not rows:
@@ -367,7 +384,7 @@ async def payouts(
         if r.forgotten:
             who = f"{r.display_name}, " + ("paid" if r.paid else "not paid yet")
         table.add_row(
-            who,
+            cell(who),
             r.pseudonym,
             f"{r.hours:.2f}",
             str(r.interviews),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ from knowledge.interview.errors import (
 from knowledge.interview.probes import ProbeContext, ProbeStrategy, ProbeSuggestion, rule_probes
 from knowledge.interview.teachback import Summarizer, TeachBack
 from knowledge.interview.views import Ask, InterviewView, Reply, ask_of, view_of
+from knowledge.ops import metrics
 from knowledge.storage import Expert, Interview, Turn, utcnow
 from knowledge.storage.entries import from_bytes
 from knowledge.vocab import InterviewStatus, TurnStatus
@@ -194,11 +196,13 @@ class InterviewEngine:
         text = text.strip()
         if not text:
             raise InterviewError("an answer needs some text")
+        started = time.monotonic()
         async with self._lock(interview_id):
             turn_id = await self._save_answer(interview_id, text, references)
             if turn_id is None:  # no open question: repair what a crash left, then save
                 await self._ensure_open(interview_id, must_be_active=True)
                 turn_id = await self._save_answer(interview_id, text, references)
+            metrics.ANSWERS.inc()
             # The answer is committed: from here on, a failure costs at most a retry.
             # Its vector is made in the background (batched with other interviews'); the next
             # question waits for it only to check whether the next guide question is covered.
@@ -213,7 +217,9 @@ class InterviewEngine:
                 if isinstance(result, BaseException):
                     raise result
             nxt, covered = advanced
-            return await self._reply(interview_id, turn_id, made, nxt, covered)
+            reply = await self._reply(interview_id, turn_id, made, nxt, covered)
+        metrics.TURN_SECONDS.observe(time.monotonic() - started)
+        return reply
 
     async def skip(self, interview_id: int) -> Reply:
         async with self._lock(interview_id):

@@ -104,10 +104,14 @@ def _fail(e: StartupError) -> int:
 def _setup_logging(settings: Settings, level: int | str | None, json: bool | None) -> None:
     """Text or JSON lines on stderr, every secret of the settings redacted (`ops/logs.py`):
     at log_level unless the command line asked for another (-v/-q, --log-json)."""
+    lvl = settings.log_level if level is None else level
+    root = logging.getLogger()
+    if any(not logs.is_ours(h) for h in root.handlers):  # a test runner's: keep its handlers
+        root.setLevel(lvl)
+        logging.getLogger("discord.http").setLevel(max(logging.INFO, root.level))
+        return
     logs.configure(
-        settings.log_level if level is None else level,
-        json=settings.logging.json_lines if json is None else json,
-        settings=settings,
+        lvl, json=settings.logging.json_lines if json is None else json, settings=settings
     )
 
 

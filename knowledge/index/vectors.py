@@ -70,7 +70,9 @@ class VectorIndex:
                 settings=client_settings,
             )
         self.settings.path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(self.settings.path), settings=client_settings)
+        # Absolute: Chroma keeps one client per path string for the whole process.
+        path = str(self.settings.path.resolve())
+        return chromadb.PersistentClient(path=path, settings=client_settings)
 
     def _coll(self):
         if self._collection is None:

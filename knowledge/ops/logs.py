@@ -64,6 +64,11 @@ def secrets_of(settings: Settings | None) -> tuple[str, ...]:
     return tuple(sorted((s.strip() for s in found if len(s.strip()) >= _MIN_SECRET), key=len)[::-1])
 
 
+def is_ours(handler: logging.Handler) -> bool:
+    """Whether `configure` installed this handler (others belong to a test runner, say)."""
+    return getattr(handler, "_tacit", False)
+
+
 def formatter(*, json: bool, settings: Settings | None = None, short: bool = False):
     if json:
         fmt: logging.Formatter = RedactingJsonFormatter(
@@ -91,7 +96,7 @@ def configure(
     lvl = logging.getLevelName(level) if isinstance(level, str) else level
     root = logging.getLogger()
     for h in list(root.handlers):
-        if getattr(h, "_tacit", False):
+        if is_ours(h):
             root.removeHandler(h)
     handler = logging.StreamHandler(sys.stderr)
     handler._tacit = True  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from knowledge.guides import DEFAULT_GUIDES_DIR, GuideError, GuideLibrary, load_guide
 from knowledge.review import AlreadyReviewed, EntryClaimed
+from knowledge.review.agreement import card_figures
 from knowledge.review.panel import required
 from knowledge.storage import ReviewDecision
 from knowledge.storage.entries import from_bytes
@@ -84,6 +85,20 @@ async def test_a_disagreement_goes_first_to_a_third_curator_who_sees_both_decisi
     e = await row(services, ids[1])
     assert (e.status, e.disputed, e.decided_by) == ("approved", False, CAT)
     assert (await rows(services, ids[1]))[CAT].kind == "adjudication"
+    # what the dataset card quotes: one entry reviewed twice, alpha undefined on one item
+    figures = await card_figures(services.db, guide="litigator")
+    assert figures["agreement"][0] == {
+        "scope": "all guides",
+        "items": 1,
+        "value": None,
+        "measure": "Krippendorff's alpha, nominal (verdicts)",
+    }
+    assert figures["sentences"] == [
+        "1 of the 1 reviewed entries were reviewed blind by two or more curators; 0 of those had"
+        " identical decisions, and 1 disagreements were settled by another curator who had not"
+        " reviewed the entry."
+    ]
+    assert (await card_figures(services.db, guide="physician"))["agreement"] == []
 
 
 async def test_an_edit_waits_in_the_curators_decision_and_differing_edits_dispute(services):

@@ -35,9 +35,7 @@ async def test_the_bot_serves_health_with_its_gateway_and_stops_serving_when_it_
 
 
 @pytest.mark.asyncio
-async def test_the_bot_logs_one_warning_line_at_start_when_chroma_and_sql_disagree(
-    world, caplog
-):
+async def test_the_bot_logs_one_warning_line_at_start_when_chroma_and_sql_disagree(world, caplog):
     import numpy as np
 
     from knowledge.index import IndexItem

@@ -134,7 +134,7 @@ async def build(
         await db.close()
         raise
     embedder = BatchingEmbedder.from_settings(settings.embeddings, encoder=encoder)
-    index = VectorIndex(settings.chroma)
+    index = VectorIndex(settings.chroma, model=settings.embeddings.model)
     indexer = Indexer(db, index, embedder, retry_seconds=settings.chroma.retry_seconds)
     rules = rule_probes(settings.interview, embedder)
     llm = _assistant(settings, rules)
@@ -147,9 +147,9 @@ async def build(
         probes=llm.probes if llm else rules,
         drafter=llm.drafter if llm else None,
         summarizer=llm.summary if llm else None,
-        quality=QualityChecker(
-            db, index, settings.quality, idle_gap_minutes=settings.interview.idle_gap_minutes
-        ),
+    )
+    engine.quality = QualityChecker(
+        db, index, settings.quality, idle_gap_minutes=settings.interview.idle_gap_minutes
     )
     exports = ExportRegistry(db, settings.export.on_erasure)
     experts = _experts(settings, db, guides, embedder, indexer, eraser=exports)

@@ -106,6 +106,14 @@ class QualityChecker:
             flags.append(Flag(AnswerFlag.boilerplate, f"chatbot {noun}: {quoted}{more}"))
         return record, [f.as_json() for f in flags]
 
+    async def answered(
+        self, reply, text: str, arrival: Arrival | None, settled: Callable[[int], Awaitable]
+    ) -> None:
+        """After the engine saved an answer (`reply`): its flags now, the repeat check once
+        `settled(interview_id)` says its entries have their vectors."""
+        await self.record(reply.turn_id, text, arrival)
+        self.check_repeat(reply.turn_id, lambda: settled(reply.interview_id))
+
     async def record(self, turn_id: int, text: str, arrival: Arrival | None) -> None:
         """Store the arrival facts and flags of a just-saved answer (once: a resent answer
         keeps what its first attempt recorded)."""

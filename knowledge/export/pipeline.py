@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.export.build import Builder
-from knowledge.export.card import CardInfo, how_it_was_made
+from knowledge.export.card import CONFIGS, CardInfo, how_it_was_made
+from knowledge.export.curators import CuratorNames
 from knowledge.export.dedupe import near_duplicates
 from knowledge.export.formats.writers import open_writer
 from knowledge.export.options import (
@@ -58,9 +59,10 @@ class Plan:
     similarity: float  # cosine from which answers are near-duplicates; above 1: keep all
     seed: int
     model: str  # the embedding model whose stored vectors are compared
+    review: dict | None = None  # agreement and rubric figures for the card (card_text._review)
 
     @classmethod
-    def of(cls, settings, opts: ExportOptions) -> Plan:
+    def of(cls, settings, opts: ExportOptions, review: dict | None = None) -> Plan:
         ex = settings.export
         return cls(
             opts,
@@ -73,6 +75,7 @@ class Plan:
             ),
             seed=opts.seed if opts.seed is not None else ex.seed,
             model=settings.embeddings.model.removeprefix("bundled:"),
+            review=review,
         )
 
 
@@ -103,7 +106,8 @@ async def export(
     already stored. The Discord bot can call this as is: SQL and Chroma reads are awaited and
     the CPU work runs in worker threads.
     """
-    plan = Plan.of(services.settings, opts)
+    review = await review_figures(services, opts) if opts.format == "hf" else None
+    plan = Plan.of(services.settings, opts, review)
     report = await export_from(
         services.db, services.index, services.guides, plan, progress=progress
     )
@@ -111,6 +115,28 @@ async def export(
     await services.exports.record(report, actor=actor)
     report.timings["record"] = time.perf_counter() - t
     return report
+
+
+async def review_figures(services, opts: ExportOptions) -> dict | None:
+    """Agreement between curators and rubric scores for the card, from the review wing.
+
+    The seam: `knowledge.review.agreement.card_figures(db, guide=...)` returning
+    {"sentences": [...], "agreement": [{"scope", "items", "value", "measure"}],
+    "rubric": [{"criterion", "mean", "n"}]}. Without it the card says agreement was not
+    measured.
+    """
+    try:
+        from knowledge.review import agreement
+    except ImportError:
+        return None
+    figures = getattr(agreement, "card_figures", None)
+    if figures is None:
+        return None
+    try:
+        return await figures(services.db, guide=opts.guide)
+    except Exception:
+        log.exception("agreement figures for the card failed; the card goes without them")
+        return None
 
 
 async def export_from(
@@ -209,11 +235,15 @@ async def _write(db, guides, plan: Plan, chosen: Selection, offload, report, pro
         languages=[],  # filled in once the examples are written
         splits=splits,
         how=how_it_was_made(opts, plan.pii, plan.similarity, plan.seed, plan.model),
+        configs=[c for c in CONFIGS if opts.turns in (c, "both")],
+        model=plan.model,
+        review=plan.review,
     )
     try:
         writer = open_writer(opts.format, opts.out, splits, card)
     except (FileExistsError, OSError) as e:
         raise ExportError(f"out: {e}") from None
+    curators = CuratorNames(db)
     builder = Builder(
         opts,
         licence=plan.licence,
@@ -224,7 +254,9 @@ async def _write(db, guides, plan: Plan, chosen: Selection, offload, report, pro
         writer=writer,
         report=report,
         started=started,
+        curators=curators,
     )
+    dpo = opts.format == "dpo"  # pairs redact their own texts (several per entry)
     depth = PII_WORKERS + 1 if offload.pool is not None else 1
     inflight: deque = deque()
     done = 0
@@ -241,9 +273,14 @@ async def _write(db, guides, plan: Plan, chosen: Selection, offload, report, pro
         for group, count in interview_groups(chosen.interviews, chosen.sizes):
             async with db.sessions() as s:
                 rows = [
-                    r for r in (await s.execute(rows_query(group))).all() if r.id in chosen.keep
+                    r
+                    for r in (await s.execute(rows_query(group, summaries=dpo))).all()
+                    if r.id in chosen.keep
                 ]
-            redact = plan.pii == "redact"
+            await curators.learn(
+                {(r.guild_id, a) for r in rows for a in (r.decided_by, r.edited_by) if a}
+            )
+            redact = plan.pii == "redact" and not dpo
             job = offload.submit(redact_items, text_items(rows)) if redact else None
             inflight.append((rows, job, count))
             if len(inflight) >= depth:

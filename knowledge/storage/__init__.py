@@ -5,6 +5,7 @@ from knowledge.storage.db import Database, DatabaseError, upgrade
 from knowledge.storage.models import (
     AuditEvent,
     Base,
+    CuratorPseudonym,
     CuratorRole,
     Entry,
     Expert,
@@ -28,6 +29,7 @@ __all__ = [
     "TERMINAL",
     "AuditEvent",
     "Base",
+    "CuratorPseudonym",
     "CuratorRole",
     "Database",
     "DatabaseError",

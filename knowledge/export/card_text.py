@@ -152,8 +152,12 @@ def _review(card: CardInfo) -> list[str]:
     if scores:
         lines += [
             "",
-            "| criterion | mean score | entries scored |",
-            "|---|---|---|",
-            *(f"| {r['criterion']} | {r['mean']:.2f} | {r['n']} |" for r in scores),
+            "| rubric criterion | mean score | agreement (alpha, interval) | entries scored twice |",
+            "|---|---|---|---|",
+            *(
+                f"| {r['criterion']} | {r['mean']:.2f} | "
+                f"{'n/a' if r.get('alpha') is None else format(r['alpha'], '.3f')} | {r['n']} |"
+                for r in scores
+            ),
         ]
     return [*lines, ""]

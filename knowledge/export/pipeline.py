@@ -118,25 +118,57 @@ async def export(
 
 
 async def review_figures(services, opts: ExportOptions) -> dict | None:
-    """Agreement between curators and rubric scores for the card, from the review wing.
-
-    The seam: `knowledge.review.agreement.card_figures(db, guide=...)` returning
-    {"sentences": [...], "agreement": [{"scope", "items", "value", "measure"}],
-    "rubric": [{"criterion", "mean", "n"}]}. Without it the card says agreement was not
-    measured.
-    """
+    """Agreement between curators and rubric scores for the card, from the review wing
+    (`knowledge.review.agreement`: Krippendorff's alpha over blind reviews), with curators
+    named by their pseudonyms. None when there were no blind reviews."""
     try:
-        from knowledge.review import agreement
-    except ImportError:
-        return None
-    figures = getattr(agreement, "card_figures", None)
-    if figures is None:
+        from knowledge.review.agreement import agreement
+    except ImportError:  # pragma: no cover (a core without the review wing)
         return None
     try:
-        return await figures(services.db, guide=opts.guide)
+        ag = await agreement(services.db)
     except Exception:
         log.exception("agreement figures for the card failed; the card goes without them")
         return None
+    if not ag.reviewed:
+        return None
+    scope = services.db.scope
+    guild = None if scope is None or scope.all else scope.guild_id
+    names = CuratorNames(services.db)
+    await names.learn({(guild, c) for p in ag.by_pair for c in p.curators})
+
+    def row(scope_name: str, a, measure: str) -> dict:
+        return {"scope": scope_name, "items": a.items, "value": a.alpha, "measure": measure}
+
+    nominal = "Krippendorff's alpha, nominal (verdicts)"
+    rows = [row("all guides", ag.overall, nominal)]
+    rows += [row(f"guide `{g}`", a, nominal) for g, a in ag.by_guide.items()]
+    rows += [
+        row(" and ".join(names.get(guild, c) for c in p.curators), p, nominal)
+        for p in ag.by_pair
+    ]
+    return {
+        "sentences": [
+            f"{ag.reviewed} entries had blind reviews (a curator does not see another's "
+            f"decision before making their own); {ag.multiply_reviewed} were reviewed by two "
+            f"or more curators, and {ag.adjudicated} disagreements were settled by an "
+            "adjudicator who had not reviewed them.",
+            "Agreement is Krippendorff's alpha (the `krippendorff` package) over the blind "
+            "reviews of this store, not only the exported entries; n/a where it is undefined "
+            "(fewer than two entries reviewed twice, or one value throughout). Curators are "
+            "named by pseudonym.",
+        ],
+        "agreement": rows,
+        "rubric": [
+            {
+                "criterion": c,
+                "mean": mean,
+                "alpha": ag.rubric[c].alpha if c in ag.rubric else None,
+                "n": ag.rubric[c].items if c in ag.rubric else 0,
+            }
+            for c, mean in sorted(ag.mean_scores.items())
+        ],
+    }
 
 
 async def export_from(

@@ -1,7 +1,7 @@
 """curator_pseudonyms: what dataset provenance shows instead of a curator's id
 
 Revision ID: 0007
-Revises: 0002a
+Revises: 0005
 Create Date: 2026-12-03 10:40:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0002a"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -171,6 +171,9 @@ class ReviewSettings(_Section):
     claim_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
     # A pending entry this similar (cosine) to an approved one is shown as its likely duplicate.
     duplicate_similarity: float = Field(default=0.9, gt=0, le=1.01)
+    # Decisions by different curators an entry needs before it is final (a guide may say
+    # otherwise); blind until then, and an adjudicator decides when they disagree.
+    reviews_per_entry: int = Field(default=1, ge=1, le=3)
 
 
 class Settings(BaseSettings):

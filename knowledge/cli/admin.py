@@ -78,7 +78,8 @@ async def stats(ctx: click.Context) -> None:
     ):
         if counts:
             c.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    c.print(f"vector index: {st.indexed} in Chroma, {st.index_pending} waiting")
+    held = "Chroma unreachable" if st.indexed < 0 else f"{st.indexed} in Chroma"
+    c.print(f"vector index: {held}, {st.index_pending} waiting", markup=False)
 
 
 @click.group()

@@ -10,12 +10,16 @@ from rich.panel import Panel
 from rich.table import Table
 
 from knowledge.config import Settings
-from knowledge.interview import Ask, InterviewError, Reply
+from knowledge.interview import Ask, InterviewError, NotSaved, Reply
 from knowledge.ops.counts import collect
 from knowledge.services import Services, open_services
+from knowledge.storage import unavailable, utcnow
 from knowledge.vocab import Platform
 
-HELP = "Commands: /skip (next question), /pause (stop, resume later), /end (finish now), /status"
+HELP = (
+    "Commands: /skip (next question), /pause (stop, resume later), /end (finish now), /status, "
+    "/retry (send again an answer that could not be saved)"
+)
 
 
 class ChatError(InterviewError):
@@ -30,9 +34,14 @@ class TerminalInterview:
     def __init__(self, settings: Settings, *, name: str, stdin=None, out: Console | None = None):
         self.settings = settings
         self.name = name
+        if stdin is None and hasattr(sys.stdin, "reconfigure"):
+            # Bytes that are not UTF-8 become U+FFFD instead of ending the interview.
+            sys.stdin.reconfigure(errors="replace")
         self.stdin = stdin or sys.stdin
         self.interactive = self.stdin.isatty()
         self.out = out or Console(highlight=False, soft_wrap=not self.interactive)
+        self.unsaved: str | None = None  # an answer the database did not take: /retry sends it
+        self.interview_id: int | None = None
 
     async def run(self, *, guide_slug: str | None, consent: bool, resume: str | None) -> None:
         if guide_slug is not None and resume is not None:
@@ -115,45 +124,69 @@ class TerminalInterview:
             self.out.print(f"No guide {pick!r}.")
 
     async def _converse(self, svc: Services, interview_id: int) -> None:
+        self.interview_id = interview_id
         ask = await svc.engine.current(interview_id)
         if ask is None:
             ask = await svc.engine.resume(interview_id)
+        show = True
         while ask is not None:
-            self._show(ask)
+            if show:
+                self._show(ask)
+            show = True
             text = await self._read_answer()
-            if text is None:
-                await svc.engine.pause(interview_id)
-                self.out.print(
-                    f"\nPaused interview {interview_id}. Continue with `tacit chat --resume`."
-                )
-                return
-            if text.startswith("/"):
-                cmd = text.split()[0].lower()
-                if cmd == "/skip":
-                    reply = await svc.engine.skip(interview_id)
-                elif cmd == "/pause":
+            try:
+                if text is None:
                     await svc.engine.pause(interview_id)
                     self.out.print(
-                        f"Paused interview {interview_id}. Continue with `tacit chat --resume`."
+                        f"\nPaused interview {interview_id}. Continue with `tacit chat --resume`."
                     )
                     return
-                elif cmd == "/end":
-                    view = await svc.engine.end(interview_id)
-                    self.out.print(f"Interview {interview_id} ended: {view.answered} answers kept.")
-                    return
-                elif cmd == "/status":
-                    v = await svc.engine.get(interview_id)
-                    self.out.print(
-                        f"{v.guide_title}: question {v.position + 1} of {v.total}, "
-                        f"{v.answered} answered, {v.skipped} skipped, "
-                        f"{int(v.active_seconds // 60)} min active"
-                    )
-                    continue
+                if text.split()[0].lower() == "/retry" and self.unsaved is not None:
+                    text = self.unsaved
+                if text.startswith("/"):
+                    cmd = text.split()[0].lower()
+                    if cmd == "/skip":
+                        reply = await svc.engine.skip(interview_id)
+                    elif cmd == "/pause":
+                        await svc.engine.pause(interview_id)
+                        self.out.print(
+                            f"Paused interview {interview_id}. Continue with `tacit chat --resume`."
+                        )
+                        return
+                    elif cmd == "/end":
+                        view = await svc.engine.end(interview_id)
+                        self.out.print(
+                            f"Interview {interview_id} ended: {view.answered} answers kept."
+                        )
+                        return
+                    elif cmd == "/status":
+                        v = await svc.engine.get(interview_id)
+                        self.out.print(
+                            f"{v.guide_title}: question {v.position + 1} of {v.total}, "
+                            f"{v.answered} answered, {v.skipped} skipped, "
+                            f"{int(v.active_seconds // 60)} min active"
+                        )
+                        show = False
+                        continue
+                    else:
+                        self.out.print(HELP)
+                        show = False
+                        continue
                 else:
-                    self.out.print(HELP)
-                    continue
-            else:
-                reply = await svc.engine.answer(interview_id, text)
+                    reply = await svc.engine.answer(interview_id, text, turn_id=ask.turn_id)
+                    self.unsaved = None
+            except NotSaved as e:
+                if text is not None and not text.startswith("/"):
+                    self.unsaved = text
+                    self.out.print(
+                        f"{e}. Your answer is kept: type /retry to send it again.", markup=False
+                    )
+                else:
+                    self.out.print(f"{e}. Try again in a moment.", markup=False)
+                if text is None:
+                    return
+                show = False
+                continue
             self._acknowledge(reply)
             ask = reply.next
             if reply.finished:
@@ -224,6 +257,33 @@ class TerminalInterview:
             lines.append(line)
 
     async def _flush(self, svc: Services) -> None:
+        if self.unsaved is not None:
+            self._keep_unsaved()
+        try:
+            await self._report(svc)
+        except Exception as e:
+            if (reason := unavailable(e)) is None:
+                raise
+            Console(stderr=True, highlight=False, soft_wrap=True).print(
+                f"The database is unavailable ({reason}): what was saved before stays saved.",
+                markup=False,
+            )
+
+    def _keep_unsaved(self) -> None:
+        """The answer the database never took, written where the expert can find it."""
+        folder = self.settings.data_dir / "unsaved"
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+            path = folder / f"interview-{self.interview_id}-{stamp}.txt"
+            path.write_text(self.unsaved + "\n", encoding="utf-8")
+            err.print(f"Your last answer was not saved; it is kept in {path}.", markup=False)
+        except OSError:
+            err.print("Your last answer was not saved; here it is:", markup=False)
+            err.print(self.unsaved, markup=False)
+
+    async def _report(self, svc: Services) -> None:
         await svc.engine.drain()
         result = await svc.indexer.sync()
         st = await collect(svc)

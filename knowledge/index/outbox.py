@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, or_, select
 
 from knowledge.index.embeddings import BatchingEmbedder
 from knowledge.index.vectors import IndexItem, IndexUnavailable, VectorIndex
-from knowledge.storage import Database, Entry, IndexDeletion, utcnow
+from knowledge.storage import Database, Entry, IndexDeletion, unavailable, utcnow
 from knowledge.storage.entries import (
     content_hash,
     from_bytes,
@@ -72,8 +72,11 @@ class Indexer:
             try:
                 # Entries this young are still being embedded by the engine: not twice.
                 await self.sync(min_age=self.retry_seconds)
-            except Exception:  # never let the loop die: the outbox is still in SQL
-                log.exception("indexer pass failed")
+            except Exception as e:  # never let the loop die: the outbox is still in SQL
+                if (reason := unavailable(e)) is not None:
+                    log.warning("indexer waits for the database: %s", reason)
+                else:
+                    log.exception("indexer pass failed")
 
     async def sync(self, *, min_age: float = 0.0) -> SyncResult:
         """Index everything owed; stop at the first Chroma failure and report what is left.

@@ -17,10 +17,6 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
 from knowledge.config import InterviewSettings
 from knowledge.guides import Guide, GuideLibrary
 from knowledge.index import BatchingEmbedder, Indexer
@@ -34,12 +30,12 @@ from knowledge.interview.errors import (
     NotActive,
     NotFound,
     TooManyActive,
+    guarded,
 )
 from knowledge.interview.probes import ProbeContext, ProbeStrategy, ProbeSuggestion, rule_probes
 from knowledge.interview.teachback import Summarizer, TeachBack
 from knowledge.interview.views import Ask, InterviewView, Reply, ask_of, view_of
-from knowledge.storage import Expert, Interview, Turn, utcnow
-from knowledge.storage.entries import from_bytes
+from knowledge.storage import Expert, Interview, Turn, unavailable, utcnow
 from knowledge.vocab import InterviewStatus, TurnStatus
 
 if TYPE_CHECKING:
@@ -171,50 +167,63 @@ class InterviewEngine:
         channel: str | None = None,
         limit: int = 200,
     ) -> list[InterviewView]:
-        q = (
-            select(Interview)
-            .options(selectinload(Interview.turns), selectinload(Interview.expert))
-            .order_by(Interview.last_activity_at.desc())
-            .limit(limit)
-        )
-        if status:
-            q = q.where(Interview.status == status)
-        if expert_id is not None:
-            q = q.where(Interview.expert_id == expert_id)
-        if channel is not None:
-            q = q.where(Interview.channel == channel)
         async with self.db.sessions() as s:
-            return [view_of(iv, self.guides.get(iv.guide_slug)) for iv in await s.scalars(q)]
+            found = await turns.interviews(s, status, expert_id, channel, limit)
+            return [view_of(iv, self.guides.get(iv.guide_slug)) for iv in found]
 
     # ---- the expert's moves --------------------------------------------------------------
 
+    @guarded("your answer")
     async def answer(
-        self, interview_id: int, text: str, *, references: list[dict] | None = None
+        self,
+        interview_id: int,
+        text: str,
+        *,
+        turn_id: int | None = None,
+        references: list[dict] | None = None,
     ) -> Reply:
+        """Store the answer to the open question and open the next one.
+
+        `turn_id` is the question answered: when it is no longer open (an earlier attempt
+        stored the answer and its reply was lost), nothing is stored twice.
+        """
         text = text.strip()
         if not text:
             raise InterviewError("an answer needs some text")
+        if "\x00" in text:  # PostgreSQL cannot store it; refused on every database alike
+            raise InterviewError("an answer cannot hold NUL characters: remove them and resend")
         async with self._lock(interview_id):
-            turn_id = await self._save_answer(interview_id, text, references)
-            if turn_id is None:  # no open question: repair what a crash left, then save
-                await self._ensure_open(interview_id, must_be_active=True)
-                turn_id = await self._save_answer(interview_id, text, references)
-            # The answer is committed: from here on, a failure costs at most a retry.
-            # Its vector is made in the background (batched with other interviews'); the next
-            # question waits for it only to check whether the next guide question is covered.
-            vector = asyncio.ensure_future(self.embedder.embed_one(text))
-            vector.add_done_callback(_consume_exception)
-            made, advanced = await asyncio.gather(
-                self.entries.make(turn_id, answer_vector=vector),
-                self._advance(interview_id, answer_vector=vector),
-                return_exceptions=True,
-            )
-            for result in (made, advanced):
-                if isinstance(result, BaseException):
-                    raise result
-            nxt, covered = advanced
-            return await self._reply(interview_id, turn_id, made, nxt, covered)
+            return await self._answer(interview_id, text, turn_id, references)
 
+    async def _answer(
+        self, interview_id: int, text: str, expect: int | None, references: list[dict] | None
+    ) -> Reply:
+        turn_id = await self._save_answer(interview_id, text, references, expect)
+        if turn_id is None:  # no open question: repair what a crash left, then save
+            await self._ensure_open(interview_id, must_be_active=True)
+            turn_id = await self._save_answer(interview_id, text, references, expect)
+        if turn_id is _ALREADY:  # answered by an earlier attempt: say what comes next
+            nxt = await self._ensure_open(interview_id)
+            async with self.db.sessions() as s:
+                made = await turns.entry_ids(s, expect)
+            return await self._reply(interview_id, expect, made, nxt, [])
+        # The answer is committed: from here on, a failure costs at most a retry.
+        # Its vector is made in the background (batched with other interviews'); the next
+        # question waits for it only to check whether the next guide question is covered.
+        vector = asyncio.ensure_future(self.embedder.embed_one(text))
+        vector.add_done_callback(_consume_exception)
+        made, advanced = await asyncio.gather(
+            self.entries.make(turn_id, answer_vector=vector),
+            self._advance(interview_id, answer_vector=vector),
+            return_exceptions=True,
+        )
+        for result in (made, advanced):
+            if isinstance(result, BaseException):
+                raise result
+        nxt, covered = advanced
+        return await self._reply(interview_id, turn_id, made, nxt, covered)
+
+    @guarded("the skip")
     async def skip(self, interview_id: int) -> Reply:
         async with self._lock(interview_id):
             await self._ensure_open(interview_id, must_be_active=True)
@@ -228,12 +237,23 @@ class InterviewEngine:
             return await self._reply(interview_id, turn_id, [], nxt, covered)
 
     async def touch(self, interview_id: int) -> None:
-        """The expert is writing (a message of a multi-message answer): count the time."""
-        async with self.db.sessions() as s, s.begin():
-            iv = await s.get(Interview, interview_id)
-            if iv is not None and iv.status == InterviewStatus.active:
-                turns.touch(iv, utcnow(), self.settings.idle_gap_minutes)
+        """The expert is writing (a message of a multi-message answer): count the time.
 
+        Best effort: with the database unreachable the words are still kept by the front-end.
+        """
+        try:
+            async with self.db.sessions() as s, s.begin():
+                iv = await s.get(Interview, interview_id)
+                if iv is not None and iv.status == InterviewStatus.active:
+                    turns.touch(iv, utcnow(), self.settings.idle_gap_minutes)
+        except Exception as e:
+            if (reason := unavailable(e)) is None:
+                raise
+            log.warning(
+                "interview %s: time not counted, database unavailable: %s", interview_id, reason
+            )
+
+    @guarded("the pause")
     async def pause(self, interview_id: int) -> InterviewView:
         async with self._lock(interview_id), self.db.sessions() as s, s.begin():
             iv = await turns.load(s, interview_id)
@@ -243,6 +263,7 @@ class InterviewEngine:
             iv.status = InterviewStatus.paused
             return view_of(iv, self.guides.get(iv.guide_slug))
 
+    @guarded("the resume")
     async def resume(self, interview_id: int) -> Ask:
         async with self._lock(interview_id):
             async with self.db.sessions() as s, s.begin():
@@ -262,6 +283,7 @@ class InterviewEngine:
                 raise NotActive(f"interview {interview_id} has no question left")
             return ask
 
+    @guarded("the end of the interview")
     async def end(self, interview_id: int) -> InterviewView:
         async with self._lock(interview_id), self.db.sessions() as s, s.begin():
             iv = await turns.load(s, interview_id)
@@ -291,7 +313,7 @@ class InterviewEngine:
     # ---- internals -----------------------------------------------------------------------
 
     async def _save_answer(
-        self, interview_id: int, text: str, references: list[dict] | None
+        self, interview_id: int, text: str, references: list[dict] | None, expect: int | None
     ) -> int | None:
         async with self.db.sessions() as s, s.begin():
             iv = await s.get(Interview, interview_id)
@@ -302,6 +324,8 @@ class InterviewEngine:
             turn = await turns.open_turn(s, interview_id)
             if turn is None:
                 return None
+            if expect is not None and turn.id != expect:
+                return _ALREADY
             now = utcnow()
             turn.answer = text
             turn.status = TurnStatus.answered
@@ -368,7 +392,7 @@ class InterviewEngine:
                 for t in iv.turns
                 if t.step_id == step.id and t.question_id == question.id and t.followup
             ]
-            latest, earlier = await self._vectors(iv.id, last.id, answer_vector)
+            latest, earlier = await self.entries.vectors(iv.id, last.id, answer_vector)
             answers = earlier + ([latest] if latest is not None else [])
             ctx = ProbeContext(
                 guide=guide,
@@ -392,7 +416,7 @@ class InterviewEngine:
         if not self.coverage.skippable(guide, position):
             return _Next(None, position)
         if answers is None:
-            answers = await self._answer_vectors(iv.id, answer_vector)
+            answers = await self.entries.answer_vectors(iv.id, answer_vector)
         covered = await self.coverage.skip_covered(
             guide, position, answers, self.settings.skip_similarity
         )
@@ -441,36 +465,6 @@ class InterviewEngine:
             await s.flush()
             return ask_of(iv, guide, turn), covered
 
-    async def _vectors(
-        self, interview_id: int, turn_id: int, answer_vector: asyncio.Future | None
-    ) -> tuple[np.ndarray | None, list[np.ndarray]]:
-        """The latest answer's vector (None if the model failed), and every earlier answer's."""
-        await self.entries.settled(interview_id)
-        async with self.db.sessions() as s:
-            rows = await turns.vectors_by_turn(s, interview_id)
-        earlier = [from_bytes(b) for t, b in rows if t != turn_id]
-        latest = next((from_bytes(b) for t, b in rows if t == turn_id), None)
-        if answer_vector is not None:
-            try:
-                latest = await answer_vector
-            except Exception:  # the model failed: decide without this answer
-                log.warning("no vector for the latest answer of interview %s", interview_id)
-        return latest, earlier
-
-    async def _answer_vectors(
-        self, interview_id: int, answer_vector: asyncio.Future | None
-    ) -> list[np.ndarray]:
-        """Vectors of every answer so far, the latest one included."""
-        await self.entries.settled(interview_id)
-        async with self.db.sessions() as s:
-            vectors = [from_bytes(b) for b in await turns.answer_vectors(s, interview_id)]
-        if answer_vector is not None:
-            try:
-                vectors.append(await answer_vector)
-            except Exception:  # the model failed: decide without this answer
-                log.warning("no vector for the latest answer of interview %s", interview_id)
-        return vectors
-
     async def _reply(self, interview_id, turn_id, entry_ids, nxt, covered) -> Reply:
         closing = None
         if nxt is None:
@@ -478,6 +472,10 @@ class InterviewEngine:
                 iv = await s.get(Interview, interview_id)
                 closing = self.guides.get(iv.guide_slug).outro
         return Reply(interview_id, turn_id, entry_ids, nxt, covered, nxt is None, closing)
+
+
+# _save_answer's word for "the question answered is no longer open": stored before.
+_ALREADY = -1
 
 
 def _clip(text: str | None, limit: int) -> str | None:

@@ -11,12 +11,14 @@ import asyncio
 import functools
 import logging
 
+import numpy as np
+
 from knowledge.guides import GuideLibrary
 from knowledge.index import BatchingEmbedder, Indexer
 from knowledge.interview import turns
 from knowledge.interview.drafting import DraftContext, EntryDrafter, GuideDrafts
 from knowledge.storage import Database, Entry, Interview, Turn
-from knowledge.storage.entries import set_vector
+from knowledge.storage.entries import from_bytes, set_vector
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,36 @@ class EntryMaker:
         self._pending.setdefault(iv.id, set()).add(task)
         task.add_done_callback(functools.partial(self._done, iv.id))
         return [i for i, _ in made]
+
+    async def vectors(
+        self, interview_id: int, turn_id: int, answer_vector: asyncio.Future | None
+    ) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """The latest answer's vector (None if the model failed), and every earlier answer's."""
+        await self.settled(interview_id)
+        async with self.db.sessions() as s:
+            rows = await turns.vectors_by_turn(s, interview_id)
+        earlier = [from_bytes(b) for t, b in rows if t != turn_id]
+        latest = next((from_bytes(b) for t, b in rows if t == turn_id), None)
+        if answer_vector is not None:
+            try:
+                latest = await answer_vector
+            except Exception:  # the model failed: decide without this answer
+                log.warning("no vector for the latest answer of interview %s", interview_id)
+        return latest, earlier
+
+    async def answer_vectors(
+        self, interview_id: int, answer_vector: asyncio.Future | None
+    ) -> list[np.ndarray]:
+        """Vectors of every answer so far, the latest one included."""
+        await self.settled(interview_id)
+        async with self.db.sessions() as s:
+            vectors = [from_bytes(b) for b in await turns.answer_vectors(s, interview_id)]
+        if answer_vector is not None:
+            try:
+                vectors.append(await answer_vector)
+            except Exception:  # the model failed: decide without this answer
+                log.warning("no vector for the latest answer of interview %s", interview_id)
+        return vectors
 
     async def settled(self, interview_id: int) -> None:
         """Wait for this interview's vectors still being made."""

@@ -108,6 +108,30 @@ class Database:
         await self.engine.dispose()
 
 
+def unavailable(exc: BaseException) -> str | None:
+    """Why the database cannot be reached, when `exc` says it cannot; None for other errors.
+
+    The reason is the driver's first line, never the statement or its parameters (an expert's
+    words) and never the URL (credentials).
+    """
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, sa.DBAPIError):
+        if not (
+            isinstance(exc, sa.OperationalError | sa.InterfaceError) or exc.connection_invalidated
+        ):
+            return None
+        reason = str(exc.orig) if exc.orig is not None else type(exc).__name__
+    elif isinstance(exc, sa.DisconnectionError | sa.TimeoutError | OSError):
+        reason = str(exc) or type(exc).__name__
+    elif type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__:
+        reason = str(exc) or type(exc).__name__
+    else:
+        return None
+    reason = (reason.strip().splitlines() or [type(exc).__name__])[0]
+    return reason[:160]
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

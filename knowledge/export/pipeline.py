@@ -144,8 +144,7 @@ async def review_figures(services, opts: ExportOptions) -> dict | None:
     rows = [row("all guides", ag.overall, nominal)]
     rows += [row(f"guide `{g}`", a, nominal) for g, a in ag.by_guide.items()]
     rows += [
-        row(" and ".join(names.get(guild, c) for c in p.curators), p, nominal)
-        for p in ag.by_pair
+        row(" and ".join(names.get(guild, c) for c in p.curators), p, nominal) for p in ag.by_pair
     ]
     return {
         "sentences": [

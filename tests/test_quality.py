@@ -193,3 +193,25 @@ async def test_an_export_carries_each_entrys_flags_in_its_provenance(services, t
     (single,) = [json.loads(x) for x in lines if json.loads(x)["kind"] == "single"]
     assert single["entries"][0]["quality_flags"] == turn.flags
     assert turn.flags[0]["kind"] == "pasted"
+
+
+@pytest.mark.asyncio
+async def test_an_hf_export_has_a_flags_column(services, tmp_path):
+    import datasets
+
+    from knowledge.export import ExportOptions, export
+    from knowledge.storage import Entry, EntryStatus
+
+    ex = await expert(services, "ana")
+    ask = await services.engine.start(ex.id, "litigator")
+    pasted = arrival_of(pasted_terminal(LEGAL[1], random.Random(7)), "terminal", question_at=T0)
+    reply, _ = await answer(services, ask.interview_id, LEGAL[1], pasted)
+    await answer(services, reply.next.interview_id, LEGAL[2])
+    await services.engine.end(ask.interview_id)
+    async with services.db.sessions() as s, s.begin():
+        await s.execute(update(Entry).values(status=EntryStatus.approved, decided_by="curator"))
+    await services.indexer.sync()
+    report = await export(services, ExportOptions(out=tmp_path / "ds", format="hf"))
+    ds = datasets.load_dataset(str(report.out), "single", cache_dir=str(tmp_path / "cache"))
+    flags = sorted(tuple(r["flags"]) for r in ds["train"])
+    assert flags == [(), ("pasted",)]

@@ -71,6 +71,7 @@ def hf_schema():
             ("profession", pa.string()),
             ("probes", pa.list_(pa.string())),
             ("licence", pa.string()),
+            ("flags", pa.list_(pa.string())),  # the answers' quality flags (docs/quality.md)
             ("messages", pa.list_(message)),
         ]
     )

@@ -81,9 +81,18 @@ def record(fmt: str, ex: Example) -> dict[str, Any] | None:
             "profession": ex.profession,
             "probes": ex.probes,
             "licence": ex.provenance.get("licence", ""),
+            "flags": quality_flags(ex),
             "messages": [{"role": m.role, "content": m.content} for m in ex.messages],
         }
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def quality_flags(ex: Example) -> list[str]:
+    """The kinds of quality flag (pasted, repeat, boilerplate) any of the example's answers has."""
+    kinds = {
+        f["kind"] for e in ex.provenance.get("entries", ()) for f in e.get("quality_flags", ())
+    }
+    return sorted(kinds)
 
 
 def jsonl_paths(out: Path, splits: list[str]) -> dict[str, Path]:

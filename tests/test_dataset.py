@@ -211,7 +211,16 @@ async def test_an_hf_folder_has_a_card_and_loads_with_load_dataset(services, cor
     assert single["train"].info.splits["train"].num_bytes == singles["train"]["num_bytes"]
     assert single["train"].num_rows == singles["train"]["num_examples"]
     row = single["train"][0]
-    assert set(row) == {"id", "kind", "guide", "profession", "probes", "licence", "messages"}
+    assert set(row) == {
+        "id",
+        "kind",
+        "guide",
+        "profession",
+        "probes",
+        "licence",
+        "flags",
+        "messages",
+    }
     assert row["messages"][0]["role"] == "system" and row["licence"] == "CC-BY-4.0"
     assert check_file(folder, "hf") == []
 

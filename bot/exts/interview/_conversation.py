@@ -182,6 +182,15 @@ class Conversation:
             await self.remove_buttons(channel, route.question_message_id)
             route.question_message_id = None
 
+    async def disable_buttons(
+        self, channel: discord.abc.Messageable, message_id: int, interview_id: int, turn_id: int
+    ) -> None:
+        try:
+            view = question_view(interview_id, turn_id, disabled=True)
+            await channel.get_partial_message(message_id).edit(view=view)
+        except discord.HTTPException:
+            pass  # deleted: the newer post carries the question
+
     async def remove_buttons(self, channel: discord.abc.Messageable, message_id: int) -> None:
         try:
             await channel.get_partial_message(message_id).edit(view=None)

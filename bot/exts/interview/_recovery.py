@@ -62,7 +62,7 @@ async def resume_route(conv: Conversation, route: Route) -> None:
             )
         await conv.post_ask(route, channel, ask, note=note)
         for message_id in earlier:  # one live Done button: the one on the new post
-            await conv.remove_buttons(channel, message_id)
+            await conv.disable_buttons(channel, message_id, route.interview_id, ask.turn_id)
         if pend.has_text:
             conv.arm(pend, route)
     log.info("interview %s resumed after a restart", route.interview_id)

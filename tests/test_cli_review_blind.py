@@ -67,3 +67,27 @@ def test_two_curators_review_blind_and_a_third_adjudicates_their_disagreement(bl
         line,
     ), line
     assert f"cli:ana & cli:ben {want:.3f} over 3" in stats
+
+
+def test_rubric_scores_are_given_with_a_decision_checked_and_averaged(store: Store):  # noqa: F811
+    e0, e1, _ = store.legal
+    r = store.run(
+        "entries", "approve", str(e0), "--score", "specificity=4", "--score", "correctness=5"
+    )
+    assert r.output.strip() == f"approved {e0}"
+    r = store.run("entries", "approve", str(e1), "--score", "specificity=9")
+    assert r.exit_code == 1 and "specificity: '9' is not a score from 1 to 5" in r.stderr
+    assert store.entry(e1).status == "pending"  # nothing decided on a bad score
+    r = store.run("entries", "score", str(e1), "clarity=3")
+    assert r.exit_code == 1
+    assert "guide 'litigator' has no rubric criterion 'clarity'" in r.stderr
+    assert "(it has: specificity, correctness)" in r.stderr
+    r = store.run("entries", "score", str(e1), "specificity=2", "--as", "ben")
+    assert r.output.strip() == f"scored {e1}"
+    assert store.run("entries", "approve", str(e1), "--as", "ben").exit_code == 0
+    shown = store.run("entries", "show", str(e0)).output
+    assert "mean scores: correctness 5.00, specificity 4.00" in shown
+    assert "rubric: specificity 1-5 (Concrete moves" in shown
+    stats = store.run("entries", "stats").output
+    assert "rubric specificity: mean score 3.00" in stats  # 4 and 2
+    assert "rubric correctness: mean score 5.00" in stats

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from knowledge.guides import DEFAULT_GUIDES_DIR, GuideError, GuideLibrary, load_guide
 from knowledge.review import AlreadyReviewed, EntryClaimed
+from knowledge.review.agreement import card_figures
 from knowledge.review.panel import required
 from knowledge.storage import ReviewDecision
 from knowledge.storage.entries import from_bytes
@@ -84,6 +85,20 @@ async def test_a_disagreement_goes_first_to_a_third_curator_who_sees_both_decisi
     e = await row(services, ids[1])
     assert (e.status, e.disputed, e.decided_by) == ("approved", False, CAT)
     assert (await rows(services, ids[1]))[CAT].kind == "adjudication"
+    # what the dataset card quotes: one entry reviewed twice, alpha undefined on one item
+    figures = await card_figures(services.db, guide="litigator")
+    assert figures["agreement"][0] == {
+        "scope": "all guides",
+        "items": 1,
+        "value": None,
+        "measure": "Krippendorff's alpha, nominal (verdicts)",
+    }
+    assert figures["sentences"] == [
+        "1 of the 1 reviewed entries were reviewed blind by two or more curators; 0 of those had"
+        " identical decisions, and 1 disagreements were settled by another curator who had not"
+        " reviewed the entry."
+    ]
+    assert (await card_figures(services.db, guide="physician"))["agreement"] == []
 
 
 async def test_an_edit_waits_in_the_curators_decision_and_differing_edits_dispute(services):
@@ -147,3 +162,30 @@ async def test_a_guide_asks_for_its_own_number_of_reviews_and_it_is_validated(se
     path.write_text("reviews_per_entry = 1\n" + text, encoding="utf-8")
     one = GuideLibrary({"generic": load_guide(path)})
     assert required(one, services.settings, "generic") == 1
+
+
+@pytest.mark.parametrize(
+    ("rubric", "error"),
+    [
+        ('name = "depth"\ndescription = "How deep"\nmin = 5\nmax = 5', "min must be below max"),
+        ('name = "depth"\ndescription = "How deep"\nweight = 2', "weight: Extra inputs"),
+        ('name = "Depth!"\ndescription = "How deep"', "rubric.0.name: String should match"),
+    ],
+)
+async def test_a_guides_rubric_is_validated_with_the_guide(tmp_path, rubric, error):
+    path = tmp_path / "generic.toml"
+    text = (DEFAULT_GUIDES_DIR / "generic.toml").read_text(encoding="utf-8")
+    path.write_text(text + "\n[[rubric]]\n" + rubric + "\n", encoding="utf-8")
+    with pytest.raises(GuideError, match=f"generic.toml: .*{error}"):
+        load_guide(path)
+
+
+async def test_shipped_rubrics_load_and_a_duplicate_criterion_is_refused(tmp_path):
+    lib = GuideLibrary.load()
+    assert [c.name for c in lib.get("physician").rubric] == ["specificity", "correctness", "safety"]
+    path = tmp_path / "generic.toml"
+    text = (DEFAULT_GUIDES_DIR / "generic.toml").read_text(encoding="utf-8")
+    twice = '\n[[rubric]]\nname = "depth"\ndescription = "How deep it goes"\n' * 2
+    path.write_text(text + twice, encoding="utf-8")
+    with pytest.raises(GuideError, match="rubric criterion names must be unique"):
+        load_guide(path)

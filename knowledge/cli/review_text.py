@@ -64,6 +64,8 @@ def _reviews(d) -> list[str]:
             out.append(f"    edited A: {v.edited_answer}")
     if d.mine is not None and (d.mine.verdict or d.mine.scores):
         out.append(f"  you: {d.mine.verdict or 'not decided yet'}" + _score_text(d.mine.scores))
+    if d.mean_scores:
+        out.append("mean scores: " + ", ".join(f"{k} {v:.2f}" for k, v in d.mean_scores.items()))
     if d.rubric:
         out.append(
             "rubric: " + "; ".join(f"{c.name} {c.min}-{c.max} ({c.description})" for c in d.rubric)

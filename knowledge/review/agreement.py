@@ -54,7 +54,9 @@ class Agreement:
     rubric: dict[str, Alpha]  # per criterion, interval
     reviewed: int  # entries with at least one blind review
     adjudicated: int  # entries an adjudicator decided
+    # Per criterion: the mean of each entry's average score, and how many entries were scored.
     mean_scores: dict[str, float] = field(default_factory=dict)
+    scored: dict[str, int] = field(default_factory=dict)
 
     @property
     def multiply_reviewed(self) -> int:
@@ -82,32 +84,38 @@ def alpha(units: list[list[float]], level: str) -> Alpha:
     return Alpha(None if math.isnan(value) else round(float(value), 4), len(paired), agreed)
 
 
-async def agreement(db: Database) -> Agreement:
-    """Agreement over every blind review this view of the store holds."""
+async def agreement(db: Database, *, guide: str | None = None) -> Agreement:
+    """Agreement over every blind review this view of the store holds (of one guide)."""
+    q = (
+        select(
+            ReviewDecision.entry_id,
+            ReviewDecision.curator,
+            ReviewDecision.kind,
+            ReviewDecision.verdict,
+            ReviewDecision.scores,
+            Entry.guide_slug,
+        )
+        .join(Entry, Entry.id == ReviewDecision.entry_id)
+        .where(ReviewDecision.verdict.is_not(None))
+        .order_by(ReviewDecision.entry_id, ReviewDecision.id)
+    )
+    if guide is not None:
+        q = q.where(Entry.guide_slug == guide)
     async with db.sessions() as s:
-        rows = (
-            await s.execute(
-                select(
-                    ReviewDecision.entry_id,
-                    ReviewDecision.curator,
-                    ReviewDecision.kind,
-                    ReviewDecision.verdict,
-                    ReviewDecision.scores,
-                    Entry.guide_slug,
-                )
-                .join(Entry, Entry.id == ReviewDecision.entry_id)
-                .where(ReviewDecision.verdict.is_not(None))
-                .order_by(ReviewDecision.entry_id, ReviewDecision.id)
-            )
-        ).all()
+        rows = (await s.execute(q)).all()
+    return _figures(rows)
+
+
+def _figures(rows) -> Agreement:
+    """Agreement from (entry, curator, kind, verdict, scores, guide) rows."""
     verdicts: dict[int, dict[str, float]] = defaultdict(dict)
     scores: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     guide_of: dict[int, str] = {}
     adjudicated = set()
-    all_scores: dict[str, list[int]] = defaultdict(list)
+    per_entry: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for entry_id, curator, kind, verdict, given, guide in rows:
         for name, value in (given or {}).items():
-            all_scores[name].append(int(value))
+            per_entry[name][entry_id].append(int(value))
         if kind == ADJUDICATION:
             adjudicated.add(entry_id)
         if kind != REVIEW or verdict not in VERDICT_CODES:
@@ -142,5 +150,46 @@ async def agreement(db: Database) -> Agreement:
         rubric={n: alpha(list(u.values()), "interval") for n, u in sorted(scores.items())},
         reviewed=len(verdicts),
         adjudicated=len(adjudicated),
-        mean_scores={n: round(sum(v) / len(v), 3) for n, v in sorted(all_scores.items())},
+        mean_scores={
+            n: round(_mean([_mean(v) for v in e.values()]), 3) for n, e in per_entry.items()
+        },
+        scored={n: len(e) for n, e in sorted(per_entry.items())},
     )
+
+
+def _mean(values) -> float:
+    return sum(values) / len(values)
+
+
+async def card_figures(db: Database, *, guide: str | None = None) -> dict[str, Any]:
+    """What a dataset card says of review, as plain data (knowledge/export/card_text.py):
+    {"sentences": [...], "agreement": [{"scope", "items", "value", "measure"}],
+    "rubric": [{"criterion", "mean", "n"}]}."""
+    ag = await agreement(db, guide=guide)
+    o = ag.overall
+    sentences = []
+    if ag.reviewed:
+        sentences.append(
+            f"{o.items} of the {ag.reviewed} reviewed entries were reviewed blind by two or "
+            f"more curators; {o.agreed} of those had identical decisions, and {ag.adjudicated} "
+            "disagreements were settled by another curator who had not reviewed the entry."
+        )
+    nominal = "Krippendorff's alpha, nominal (verdicts)"
+    rows = [{"scope": "all guides", "items": o.items, "value": o.alpha, "measure": nominal}]
+    rows += [
+        {"scope": f"guide {g}", "items": a.items, "value": a.alpha, "measure": nominal}
+        for g, a in ag.by_guide.items()
+    ]
+    rows += [
+        {
+            "scope": f"criterion {n}",
+            "items": a.items,
+            "value": a.alpha,
+            "measure": "Krippendorff's alpha, interval (rubric scores)",
+        }
+        for n, a in ag.rubric.items()
+    ]
+    rubric = [
+        {"criterion": n, "mean": ag.mean_scores[n], "n": ag.scored[n]} for n in sorted(ag.scored)
+    ]
+    return {"sentences": sentences, "agreement": rows if ag.reviewed else [], "rubric": rubric}

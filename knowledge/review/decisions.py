@@ -38,6 +38,8 @@ from knowledge.review.audit import (
 from knowledge.review.errors import NothingToUndo, ReviewError, UndoConflict
 from knowledge.review.panel import (
     ADJUDICATION,
+    REVIEW,
+    REVISION,
     agree,
     blind,
     check_scores,
@@ -296,12 +298,15 @@ class Decisions:
         def record(e: Entry, actor: str, now: datetime, *args) -> None:
             rows = args[-1]
             target = args[0] if len(args) > 1 else None
+            fresh, pending = actor not in rows, e.status == EntryStatus.pending
             if not blind_now:
                 was = state_of(e)
                 apply(e, actor, now, *args[:-1])
                 if state_of(e) == was:  # already so: nothing changes, nothing is written
                     return
             r = row_for(e, actor, rows)
+            if fresh:
+                r.kind = REVIEW if pending else REVISION
             r.verdict, r.reason, r.duplicate_of = str(status), reason, target
             r.decided_at = now
             if not blind_now:

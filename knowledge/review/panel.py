@@ -233,6 +233,8 @@ def review_fields(
         "decisions": others if sees_others(e, rows, viewer, n) else [],
         "rubric": criteria,
     }
+    seen = [r for r in rows.values() if r.curator == viewer or sees_others(e, rows, viewer, n)]
+    out["mean_scores"] = average_scores(seen)
     if mine is not None and blind(e, n) and (mine.edited_question or mine.edited_answer):
         out["question"] = mine.edited_question or e.question
         out["answer"] = mine.edited_answer or e.expert_answer

@@ -67,6 +67,7 @@ class EntryView(EntrySummary):
     mine: Vote | None = None
     decisions: list[Vote] = field(default_factory=list)
     rubric: list[Criterion] = field(default_factory=list)
+    mean_scores: dict[str, float] = field(default_factory=dict)  # per criterion, decisions seen
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,9 +36,11 @@ async def test_a_reconnect_mid_answer_keeps_every_message_of_it(world):
         thread = await world.start_interview()
         q1 = server.messages_in(thread)[-1]
         await server.user_sends(server.expert, thread, PARTS[0])
+        (session,) = server.sessions_on()
         await server.gateway_reconnect()  # op 7: discord.py resumes, the fake replays
-        await server.user_sends(server.expert, thread, PARTS[1])
-        await server.gateway_reconnect(wait=True)
+        await server.user_sends(server.expert, thread, PARTS[1])  # while it reconnects
+        await _resumed(session)
+        await server.idle(quiet=0.3)
         await server.click(server.expert, q1, done_id(q1))
         await world.wait_question(2, thread)
         await server.idle()
@@ -65,6 +67,16 @@ async def test_an_invalid_session_mid_answer_loses_no_message_of_it(world):
         await server.idle()
         assert _asked(server, thread) == [1, 2]
     assert (await world.answers())[0] == f"{PARTS[0].strip()}\n\n{PARTS[1].strip()}"
+
+
+async def _resumed(session) -> None:
+    import asyncio
+
+    async with asyncio.timeout(30):
+        while True:
+            if session.resumes >= 1 and session.connected:
+                return
+            await asyncio.sleep(0.05)
 
 
 async def _no_wait(*_args, **_kwargs) -> None:

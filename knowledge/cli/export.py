@@ -79,6 +79,13 @@ def _fail(message: str, code: int = 1) -> click.ClickException:
     help="Personal data: replace it, leave the example out, or keep it (default [export] pii).",
 )
 @click.option(
+    "--min-score",
+    "min_scores",
+    multiple=True,
+    metavar="CRITERION=N",
+    help="Only entries whose average rubric score on CRITERION is at least N (repeatable).",
+)
+@click.option(
     "--check",
     "check_path",
     type=click.Path(exists=True, path_type=Path),
@@ -98,6 +105,7 @@ def export_command(
     seed: int | None,
     turns: str,
     pii: str | None,
+    min_scores: tuple[str, ...],
     check_path: Path | None,
     scope,
 ) -> None:
@@ -113,6 +121,7 @@ def export_command(
       tacit export --format openai --out data/train.jsonl --split 0.1
       tacit export --format hf --out exports/physicians --guide physician
       tacit export --format sharegpt --since 2026-11-01 --turns multi
+      tacit export --guide physician --min-score specificity=4 --min-score safety=5
       tacit export --format openai --guild 123456789012345678
       tacit export --check data/train.train.jsonl
       tacit export --check exports/physicians
@@ -139,6 +148,7 @@ def export_command(
         seed=seed,
         turns=turns,
         pii=pii,
+        min_scores=min_scores,
     )
 
 

@@ -51,6 +51,8 @@ class Builder:
         self.report = report
         self.started = started
         self._guide_cache: dict[str, tuple[str, str, str]] = {}
+        # {entry id: {"score_<criterion>": mean}}, filled per group by the pipeline.
+        self.scores: dict[int, dict[str, float]] = {}
         self.languages: set[str] = set()  # of the guides examples came from
 
     def _guide(self, slug: str) -> tuple[str, str, str]:
@@ -110,6 +112,7 @@ class Builder:
             "curator": r.decided_by,
             "decided_at": iso(r.decided_at),
             "redactions": redacted,
+            **self.scores.get(r.id, {}),  # rubric scores: score_<criterion>
         }
 
     def _interview(self, items: list) -> None:
@@ -157,6 +160,7 @@ class Builder:
                         **base,
                         "entries": [prov],
                         "near_duplicates_removed": self.removed_by.get(r.id, []),
+                        **self.scores.get(r.id, {}),  # score_<criterion> columns
                     },
                 )
                 wrote_any |= self._write(ex)

@@ -25,6 +25,7 @@ from knowledge.export.options import (
     Progress,
     no_progress,
 )
+from knowledge.export.scores import entry_scores
 from knowledge.export.scrub import PII_WORKERS, Offload, pii_workers, redact_items, text_items
 from knowledge.export.select import count_entries, rows_query, scan_selection
 from knowledge.export.split import choose_validation, interview_groups
@@ -243,6 +244,7 @@ async def _write(db, guides, plan: Plan, chosen: Selection, offload, report, pro
                 rows = [
                     r for r in (await s.execute(rows_query(group))).all() if r.id in chosen.keep
                 ]
+                builder.scores.update(await entry_scores(s, [r.id for r in rows]))
             redact = plan.pii == "redact"
             job = offload.submit(redact_items, text_items(rows)) if redact else None
             inflight.append((rows, job, count))

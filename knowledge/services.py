@@ -133,7 +133,7 @@ async def build(
         await db.close()
         raise
     embedder = BatchingEmbedder.from_settings(settings.embeddings, encoder=encoder)
-    index = VectorIndex(settings.chroma)
+    index = VectorIndex(settings.chroma, model=settings.embeddings.model)
     indexer = Indexer(db, index, embedder, retry_seconds=settings.chroma.retry_seconds)
     rules = rule_probes(settings.interview, embedder)
     llm = _assistant(settings, rules)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from knowledge.cli.common import guild_option, login, run_async, services, view
+from knowledge.cli.common import cell, guild_option, login, run_async, services, view, write_out
 from knowledge.experts import person_actor
 
 as_option = click.option(
@@ -82,7 +81,7 @@ async def payouts(
         click.echo(data, nl=False)
         return
     if csv_path:
-        await asyncio.to_thread(Path(csv_path).write_text, data, encoding="utf-8")
+        await write_out(Path(csv_path), data.encode("utf-8"))
         click.echo(f"{data.count(chr(10)) - 1} experts written to {csv_path}")
         return
     if not rows:
@@ -95,7 +94,7 @@ async def payouts(
         if r.forgotten:
             who = f"{r.display_name}, " + ("paid" if r.paid else "not paid yet")
         table.add_row(
-            who,
+            cell(who),
             r.pseudonym,
             f"{r.hours:.2f}",
             str(r.interviews),

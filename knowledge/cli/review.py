@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
 import click
 
-from knowledge.cli.common import UserError, guild_option, login, run_async, services, view
+from knowledge.cli.common import (
+    COUNT,
+    ID,
+    UserError,
+    guild_option,
+    login,
+    plain,
+    run_async,
+    services,
+    view,
+    write_out,
+)
 from knowledge.cli.payouts import payouts
 from knowledge.cli.review_text import agreement_lines, detail, short
 from knowledge.experts import person_actor
@@ -97,8 +107,8 @@ def entries() -> None:
 @entries.command("list")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--guide", help="Only entries from this guide.")
-@click.option("--expert", type=int, help="Only this expert's entries (expert id).")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--expert", type=ID, help="Only this expert's entries (expert id).")
+@click.option("--limit", type=COUNT, default=100, show_default=True)
 @guild_option
 @click.pass_context
 @run_async
@@ -126,13 +136,15 @@ async def list_entries(
             m for m, on in (("*", e.edited), ("~", e.corrected), ("!", e.flagged_pii)) if on
         )
         click.echo(
-            f"{e.entry_id}\t{e.status}{marks}\t{e.guide}\t{e.expert_name} (#{e.expert_id})\t"
-            f"{short(e.question, 90)}"
+            plain(
+                f"{e.entry_id}\t{e.status}{marks}\t{e.guide}\t{e.expert_name} (#{e.expert_id})\t"
+                f"{short(e.question, 90)}"
+            )
         )
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @as_option
 @click.pass_context
 @run_async
@@ -144,12 +156,12 @@ async def show(ctx: click.Context, entry_id: int, as_name: str | None) -> None:
     """
     async with services(ctx) as svc:
         d = await svc.review.entry(entry_id, _actor(as_name))
-    click.echo(detail(d))
+    click.echo(plain(detail(d)))
 
 
 @entries.command("next")
 @click.option("--guide", help="Only entries from this guide.")
-@click.option("--expert", type=int, help="Only this expert's entries (expert id).")
+@click.option("--expert", type=ID, help="Only this expert's entries (expert id).")
 @as_option
 @click.pass_context
 @run_async
@@ -163,11 +175,11 @@ async def next_entry(
     if card is None:
         click.echo("nothing left to review", err=True)
         return
-    click.echo(detail(card))
+    click.echo(plain(detail(card)))
 
 
 @entries.command()
-@click.argument("entry_ids", type=int, nargs=-1, required=True)
+@click.argument("entry_ids", type=ID, nargs=-1, required=True)
 @score_option
 @as_option
 @click.pass_context
@@ -195,7 +207,7 @@ async def approve(
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.option("--reason", required=True, help="Why: shown to other curators and kept.")
 @score_option
 @as_option
@@ -215,7 +227,7 @@ async def reject(
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.argument("scores", nargs=-1, required=True, metavar="NAME=VALUE...")
 @as_option
 @click.pass_context
@@ -228,7 +240,7 @@ async def score(ctx: click.Context, entry_id: int, scores: tuple[str, ...], as_n
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.option("--question", help="The corrected question.")
 @click.option("--answer", help="The corrected answer; - reads it from standard input.")
 @as_option
@@ -256,8 +268,8 @@ async def edit(
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
-@click.option("--of", "of_id", type=int, required=True, help="The entry it repeats.")
+@click.argument("entry_id", type=ID)
+@click.option("--of", "of_id", type=ID, required=True, help="The entry it repeats.")
 @as_option
 @click.pass_context
 @run_async
@@ -270,7 +282,7 @@ async def duplicate(ctx: click.Context, entry_id: int, of_id: int, as_name: str 
 
 
 @entries.command("flag-pii")
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.option("--note", default="", help="What personal data, and where.")
 @as_option
 @click.pass_context
@@ -287,7 +299,7 @@ async def flag_pii(ctx: click.Context, entry_id: int, note: str, as_name: str | 
 @click.argument("text")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--guide", help="Only entries from this guide.")
-@click.option("-n", "limit", default=10, show_default=True, help="How many results.")
+@click.option("-n", "limit", type=COUNT, default=10, show_default=True, help="How many results.")
 @guild_option
 @click.pass_context
 @run_async
@@ -301,8 +313,10 @@ async def search(
         click.echo("nothing found", err=True)
     for h in hits:
         click.echo(
-            f"{h.entry_id}\t{h.similarity:.3f}\t{h.status}\t{h.guide}\t{short(h.question, 70)}"
-            f"\t{short(h.answer, 80)}"
+            plain(
+                f"{h.entry_id}\t{h.similarity:.3f}\t{h.status}\t{h.guide}\t"
+                f"{short(h.question, 70)}\t{short(h.answer, 80)}"
+            )
         )
 
 
@@ -347,12 +361,14 @@ async def stats(ctx: click.Context, chart: str | None, scope) -> None:
     )
     if st.decisions_by_curator:
         click.echo(
-            "by curator: " + ", ".join(f"{c} {n}" for c, n in st.decisions_by_curator.items())
+            plain(
+                "by curator: " + ", ".join(f"{c} {n}" for c, n in st.decisions_by_curator.items())
+            )
         )
     for line in agreement_lines(st.agreement):
         click.echo(line)
     if chart:
-        await asyncio.to_thread(Path(chart).write_bytes, await render_chart(st))
+        await write_out(Path(chart), await render_chart(st))
         click.echo(f"chart written to {chart}")
 
 

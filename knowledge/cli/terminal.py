@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 import sys
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
+from knowledge.cli.common import cell, plain
 from knowledge.config import Settings
 from knowledge.interview import Ask, InterviewError, NotSaved, Reply
 from knowledge.ops.counts import collect
+from knowledge.ops.doctor import quick_check, warn_if_off
 from knowledge.services import Services, open_services
 from knowledge.storage import unavailable, utcnow
 from knowledge.vocab import Platform
@@ -49,6 +53,7 @@ class TerminalInterview:
         async with open_services(self.settings) as svc:
             # Load the model while the expert reads the consent notice.
             warm = asyncio.create_task(svc.engine.prepare())
+            warn_if_off(await quick_check(svc))
             try:
                 interview_id = await self._open(svc, guide_slug, consent, resume)
             finally:
@@ -65,7 +70,7 @@ class TerminalInterview:
             if resume == "latest":
                 open_ones = [iv for iv in mine if iv.status in ("paused", "active")]
                 if not open_ones:
-                    raise ChatError(f"{self.name} has no paused interview to resume")
+                    raise ChatError(await self._nothing_to_resume(svc))
                 iv = open_ones[0]
             else:
                 try:
@@ -73,7 +78,7 @@ class TerminalInterview:
                 except (ValueError, StopIteration):
                     raise ChatError(f"{self.name} has no interview {resume}") from None
             await svc.engine.resume(iv.id)
-            self.out.print(f"Resuming interview {iv.id} ({iv.guide_title}).", markup=False)
+            self.out.print(cell(f"Resuming interview {iv.id} ({iv.guide_title})."))
             return iv.id
         running = [iv for iv in mine if iv.status == "active"]
         if len(running) >= self.settings.interview.max_active_per_expert:
@@ -98,10 +103,28 @@ class TerminalInterview:
         slug = guide_slug or await self._choose_guide(svc)
         guide = svc.guides.get(slug)
         ask = await svc.engine.start(expert.id, slug, channel="terminal")
-        self.out.print(Panel(guide.intro, title=guide.title) if self.interactive else guide.intro)
+        intro = cell(guide.intro)
+        self.out.print(Panel(intro, title=cell(guide.title)) if self.interactive else intro)
         if self.interactive:
             self.out.print(f"[dim]{HELP}. An empty line sends your answer.[/dim]")
         return ask.interview_id
+
+    async def _nothing_to_resume(self, svc: Services) -> str:
+        """Why there is nothing to resume under this name, and which interviews there are."""
+        others = [
+            iv
+            for iv in await svc.engine.list(channel="terminal", limit=50)
+            if iv.status in ("paused", "active")
+        ]
+        msg = f"{plain(self.name)} has no paused interview to resume"
+        if not others:
+            return msg + "; start one with `tacit chat --guide SLUG`"
+        shown = "; ".join(
+            f"{iv.id} ({plain(iv.expert_name)}, {iv.guide_slug}, {iv.status}): "
+            f"`tacit chat --resume {iv.id} --name {shlex.quote(plain(iv.expert_name))}`"
+            for iv in others[:5]
+        )
+        return f"{msg}; paused interviews: {shown}"
 
     async def _choose_guide(self, svc: Services) -> str:
         default = self.settings.interview.default_guide
@@ -110,7 +133,7 @@ class TerminalInterview:
         guides = list(svc.guides)
         table = Table("#", "guide", "questions", box=None)
         for i, g in enumerate(guides, 1):
-            table.add_row(str(i), g.title, str(len(g.questions)))
+            table.add_row(str(i), cell(g.title), str(len(g.questions)))
         self.out.print(table)
         while True:
             pick = await self._read_line(f"Which guide? [number or slug, default {default}] ")
@@ -121,7 +144,7 @@ class TerminalInterview:
                 return guides[int(pick) - 1].slug
             if pick in svc.guides.slugs():
                 return pick
-            self.out.print(f"No guide {pick!r}.")
+            self.out.print(cell(f"No guide {pick!r}."))
 
     async def _converse(self, svc: Services, interview_id: int) -> None:
         self.interview_id = interview_id
@@ -199,7 +222,7 @@ class TerminalInterview:
         if summary is None:
             return
         self.out.print("\nHere is what I understood:", markup=False)
-        self.out.print(summary, markup=False)
+        self.out.print(cell(summary))
         if not self.interactive:
             return
         correction = await self._read_answer_prompted(
@@ -217,16 +240,22 @@ class TerminalInterview:
     def _show(self, ask: Ask) -> None:
         if self.interactive:
             if ask.step_intro:
-                self.out.print(f"\n[bold]{ask.step_title}[/bold]  {ask.step_intro}")
+                self.out.print(
+                    Text.assemble(
+                        "\n", (plain(ask.step_title), "bold"), "  ", plain(ask.step_intro)
+                    )
+                )
             label = "follow-up" if ask.followup else f"{ask.number}/{ask.total}"
-            self.out.print(Panel(ask.text, title=f"{ask.step_title} · {label}", title_align="left"))
+            self.out.print(
+                Panel(cell(ask.text), title=cell(f"{ask.step_title} · {label}"), title_align="left")
+            )
         else:
             label = "follow-up" if ask.followup else f"Q{ask.number}/{ask.total}"
-            self.out.print(f"[{label}] {ask.text}", markup=False)
+            self.out.print(cell(f"[{label}] {ask.text}"))
 
     def _acknowledge(self, reply: Reply) -> None:
         for text in reply.covered:
-            self.out.print(f"(already covered, skipping: {text})")
+            self.out.print(cell(f"(already covered, skipping: {text})"))
 
     async def _read_line(self, prompt: str = "") -> str | None:
         if prompt:

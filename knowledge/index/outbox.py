@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, or_, select
 
 from knowledge.index.embeddings import BatchingEmbedder
 from knowledge.index.vectors import IndexItem, IndexUnavailable, VectorIndex
+from knowledge.ops import metrics
 from knowledge.storage import Database, Entry, IndexDeletion, unavailable, utcnow
 from knowledge.storage.entries import (
     content_hash,
@@ -99,6 +100,7 @@ class Indexer:
             else:
                 self.last_error = None
             result.pending = await self.pending()
+            metrics.OUTBOX.set(result.pending)
             return result
 
     async def pending(self) -> int:
@@ -153,6 +155,7 @@ class Indexer:
                 # Only mark what Chroma now holds; a change made meanwhile stays owed.
                 if content_hash(row) == e.content_hash:
                     row.indexed_hash = e.content_hash
+        metrics.VECTORS_INDEXED.inc(len(entries))
         return len(missing), len(entries)
 
 

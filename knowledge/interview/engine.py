@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ from knowledge.interview.errors import (
 from knowledge.interview.probes import ProbeContext, ProbeStrategy, ProbeSuggestion, rule_probes
 from knowledge.interview.teachback import Summarizer, TeachBack
 from knowledge.interview.views import Ask, InterviewView, Reply, ask_of, view_of
+from knowledge.ops import metrics
 from knowledge.storage import Expert, Interview, Turn, unavailable, utcnow
 from knowledge.vocab import InterviewStatus, TurnStatus
 
@@ -192,8 +194,11 @@ class InterviewEngine:
             raise InterviewError("an answer needs some text")
         if "\x00" in text:  # PostgreSQL cannot store it; refused on every database alike
             raise InterviewError("an answer cannot hold NUL characters: remove them and resend")
+        started = time.monotonic()
         async with self._lock(interview_id):
-            return await self._answer(interview_id, text, turn_id, references)
+            reply = await self._answer(interview_id, text, turn_id, references)
+        metrics.TURN_SECONDS.observe(time.monotonic() - started)
+        return reply
 
     async def _answer(
         self, interview_id: int, text: str, expect: int | None, references: list[dict] | None
@@ -202,6 +207,8 @@ class InterviewEngine:
         if turn_id is None:  # no open question: repair what a crash left, then save
             await self._ensure_open(interview_id, must_be_active=True)
             turn_id = await self._save_answer(interview_id, text, references, expect)
+        if turn_id is not _ALREADY:
+            metrics.ANSWERS.inc()
         if turn_id is _ALREADY:  # answered by an earlier attempt: say what comes next
             nxt = await self._ensure_open(interview_id)
             async with self.db.sessions() as s:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -103,6 +105,18 @@ class Database:
                     f"database.url: cannot use {_safe(self.url)}: {str(e).splitlines()[0]}"
                 ) from None
             raise
+
+    async def pending_migrations(self) -> list[str]:
+        """The migrations not yet applied to this database, oldest first (empty: up to date)."""
+        script = ScriptDirectory.from_config(alembic_config())
+
+        def applied(conn) -> tuple[str, ...]:
+            return tuple(MigrationContext.configure(conn).get_current_heads())
+
+        async with self.engine.connect() as conn:
+            current = await conn.run_sync(applied)
+        revisions = script.iterate_revisions("heads", current or "base")
+        return [r.revision for r in reversed(list(revisions))]
 
     async def close(self) -> None:
         await self.engine.dispose()

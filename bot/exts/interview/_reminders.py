@@ -16,6 +16,7 @@ from bot.exts.interview._conversation import Conversation
 from bot.exts.interview._views import resume_view
 from bot.identity import parse_interview_channel
 from knowledge.interview.reminders import Reminder, claim_due
+from knowledge.ops import metrics
 from knowledge.services import Services
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class Reminders:
         for r in await claim_due(self.services.db, self.hours, channel_prefix="discord:"):
             if await self._post(r):
                 sent += 1
+                metrics.REMINDERS.inc()
         return sent
 
     async def _post(self, r: Reminder) -> bool:

@@ -13,6 +13,13 @@ from tests.test_cli_review import Store, store  # noqa: F401  (the store fixture
 
 
 @pytest.fixture
+def db_url(tmp_path):
+    """SQLite only: the commands are thin, and tests/test_review_blind.py runs the same storage
+    on PostgreSQL too."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'tacit.db'}"
+
+
+@pytest.fixture
 def settings(settings):
     settings.review.reviews_per_entry = 2
     return settings

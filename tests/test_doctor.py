@@ -130,6 +130,10 @@ def test_deleting_the_chroma_folder_is_found_and_repaired_on_the_command_line(tm
     blobs = dict(rows(db, "select id, embedding from entries"))
     shutil.rmtree(tmp_path / "data" / "chroma")
 
+    resumed = tacit(["chat", "--resume", "--name", "Ana"], tmp_path, "/pause\n")
+    warned = [line for line in resumed.stderr.splitlines() if "tacit doctor" in line]
+    assert resumed.returncode == 0 and len(warned) == 1, resumed.stderr
+    assert "vectors are missing" in warned[0]
     stats = tacit(["stats"], tmp_path)
     assert "vectors are missing" in stats.stderr and "tacit doctor" in stats.stderr
     synced = tacit(["index", "sync"], tmp_path)

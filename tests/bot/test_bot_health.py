@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import aiohttp
 import pytest
@@ -31,3 +32,19 @@ async def test_the_bot_serves_health_with_its_gateway_and_stops_serving_when_it_
         await bot.close()
     with pytest.raises(aiohttp.ClientConnectionError):
         await get(port, "/healthz")
+
+
+@pytest.mark.asyncio
+async def test_the_bot_logs_one_warning_line_at_start_when_chroma_and_sql_disagree(world, caplog):
+    import numpy as np
+
+    from knowledge.index import IndexItem
+
+    services = await world.open()
+    vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
+    await services.index.upsert([IndexItem(999_999, vector, "gone", {"guild": ""})])
+    caplog.set_level(logging.WARNING, logger="knowledge.ops.doctor")
+    async with world.run(sync=False):
+        pass
+    lines = [r.getMessage() for r in caplog.records if r.name == "knowledge.ops.doctor"]
+    assert len(lines) == 1 and "tacit doctor" in lines[0] and "1 vectors" in lines[0]

@@ -26,7 +26,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 # ../shared beside the project (CI lays a copy beside its clone).
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+# (A git worktree one level deeper finds it further up.)
+REAL = next(
+    (p / "shared" / "data" / "real" for p in ROOT.parents if (p / "shared/data/real").is_dir()),
+    ROOT.parent / "shared" / "data" / "real",
+)
 PG_URL = os.environ.get("TACIT_TEST_POSTGRES_URL", "")
 
 
@@ -84,6 +88,16 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'tacit.db'}"
         return
+    if not PG_URL:
+        pytest.skip("TACIT_TEST_POSTGRES_URL is not set")
+    url, drop = _pg_database(PG_URL)
+    yield url
+    drop()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database (for what only PostgreSQL does: several processes)."""
     if not PG_URL:
         pytest.skip("TACIT_TEST_POSTGRES_URL is not set")
     url, drop = _pg_database(PG_URL)

@@ -11,7 +11,7 @@ from importlib.metadata import entry_points
 
 import click
 
-from knowledge.cli import admin, chat, export, me, review
+from knowledge.cli import admin, chat, export, me, review, worker
 from knowledge.cli.common import setup_logging
 
 
@@ -51,6 +51,7 @@ for command in (
     *review.COMMANDS,
     *export.COMMANDS,
     *me.COMMANDS,
+    worker.worker,
 ):
     cli.add_command(command)
 

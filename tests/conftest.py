@@ -25,10 +25,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-# ../shared beside the project (CI lays a copy beside its clone).
-# (A git worktree one level deeper finds it further up.)
+# ../shared beside the project (CI lays a copy beside its clone); a git worktree one level
+# further down finds the same folder.
 REAL = next(
-    (p / "shared" / "data" / "real" for p in ROOT.parents if (p / "shared/data/real").is_dir()),
+    (
+        p / "shared" / "data" / "real"
+        for p in Path(__file__).resolve().parents[2:4]
+        if (p / "shared" / "data" / "real").is_dir()
+    ),
     ROOT.parent / "shared" / "data" / "real",
 )
 PG_URL = os.environ.get("TACIT_TEST_POSTGRES_URL", "")

@@ -133,12 +133,13 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
         users = [(places[i % 2], places[i % 2].add_user(f"expert{i}")) for i in range(n)]
         try:
             # Migrations once, then the bots and workers start on the same schema.
-            subprocess.run(
-                [sys.executable, "-m", "knowledge.cli", "db", "upgrade"],
+            up = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "knowledge.cli", "db", "upgrade"),
                 env=_env(db, chroma_url, server),
-                check=True,
-                capture_output=True,
+                stdout=asyncio.subprocess.DEVNULL,
             )
+            if await up.wait() != 0:
+                raise SystemExit("bench scale: tacit db upgrade failed")
             for shard in (0, 1):
                 procs.append(
                     await spawn(

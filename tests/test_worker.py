@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import textwrap
 import uuid
+from asyncio.subprocess import PIPE
 
 import pytest
 import pytest_asyncio
@@ -155,11 +155,12 @@ async def test_a_bot_without_the_model_never_imports_torch(pg_url, chroma_server
 
         asyncio.run(main())
     """)
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=tmp_path, stdout=PIPE, stderr=PIPE
     )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, stderr.decode()[-3000:]
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
     assert result["next"] and result["heavy"] == []
 
 

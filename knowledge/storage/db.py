@@ -19,6 +19,7 @@ from knowledge.storage.tenancy import SCOPE_KEY, Scope
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK = 0x7AC17  # the advisory lock key tacit's migrations hold on PostgreSQL
 
 
 class DatabaseError(SetupError, RuntimeError):
@@ -84,6 +85,10 @@ class Database:
         """
         try:
             async with self.engine.begin() as conn:
+                if not self.is_sqlite:
+                    # Processes starting together (bot shards, workers) migrate one at a time;
+                    # the others then find the schema at head. Released at commit.
+                    await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
                 if self.is_sqlite:
                     # A migration that rebuilds a table (SQLite's ALTER) drops the old one: with
                     # foreign keys on, that would cascade into every row referring to it.

@@ -102,7 +102,11 @@ async def test_two_shard_processes_share_postgres_and_survive_kill_9(
         # Each process loaded only its own shard's interview at start.
         assert re.search(r"\b1 Discord interview\(s\) to pick up", p1.output), p1.output[-2000:]
 
-    settings = Settings(database={"url": pg_url}, chroma={"url": chroma_server})
+    settings = Settings(
+        database={"url": pg_url},
+        chroma={"url": chroma_server},
+        interview={"guides_dir": tmp_path / "guides", "default_guide": GUIDE},
+    )
     settings.embeddings.in_process = False
     async with open_services(settings, background=False) as svc:
         answers = {}

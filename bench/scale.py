@@ -124,9 +124,13 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
     folder = scratch()
     db, drop = await _database(base)
     chroma_url, chroma = _chroma(folder)
-    texts = real_answers()
+    texts = [a for a in real_answers() if len(a) <= 1900]  # one Discord message each
     rng = random.Random(n)
     procs = []
+    latencies: list[float] = []
+    depth: list[int] = []
+    stop = asyncio.Event()
+    sampler = None
     async with FakeDiscord(shard_count=2, interaction_deadline=None) as server:
         b = server.add_guild("Second", shard=1)
         places = [server.default_world, b]
@@ -146,8 +150,8 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
                         server, "-m", "bot", "--sync", env=_env(db, chroma_url, server, shard=shard)
                     )
                 )
-            for p in procs:
-                await p.wait_for_output("connected as", timeout=120)
+            await server.wait_for_sessions(2, timeout=120)
+            await asyncio.sleep(3)  # discord.py waits for the GUILD_CREATEs before on_ready
             workers = [
                 await asyncio.create_subprocess_exec(
                     sys.executable,
@@ -172,9 +176,6 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
                     return await _first_question(server, user)
 
             firsts = await asyncio.gather(*(open_one(w, u) for w, u in users))
-            latencies: list[float] = []
-            depth: list[int] = []
-            stop = asyncio.Event()
 
             async def sample():
                 from sqlalchemy import func, select
@@ -223,12 +224,13 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
             t0 = time.monotonic()
             await asyncio.gather(*(expert(u, q) for (_, u), q in zip(users, firsts, strict=True)))
             wall = time.monotonic() - t0
-            stop.set()
-            await sampler
             for w in workers:
                 w.terminate()
                 await w.wait()
         finally:
+            stop.set()
+            if sampler is not None:
+                await asyncio.gather(sampler, return_exceptions=True)
             for p in procs:
                 await p.stop()
             chroma.terminate()

@@ -159,11 +159,16 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
                     "knowledge.cli",
                     "worker",
                     env=_env(db, chroma_url, server),
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
+                    stdout=open(folder / f"worker{i}.log", "wb"),
+                    stderr=subprocess.STDOUT,
                 )
-                for _ in range(WORKERS)
+                for i in range(WORKERS)
             ]
+            async with asyncio.timeout(300):  # the workers have their model loaded
+                while not all(
+                    b"ready" in (folder / f"worker{i}.log").read_bytes() for i in range(WORKERS)
+                ):
+                    await asyncio.sleep(0.5)
             limit = asyncio.Semaphore(20)
 
             async def open_one(world, user):
@@ -215,7 +220,7 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
                             and _is_question(c.message)
                         ),
                         since=since,
-                        timeout=300,
+                        timeout=60,
                     )
                     latencies.append(call.at - t)
                     question = call.message
@@ -251,10 +256,10 @@ def run(sizes=SIZES) -> dict:
     base = _pg_base()
     out: dict = {}
     for n in sizes:
-        # One interview answers back to back (its figures are the turn's own cost); the others
-        # at a human pace, twice each.
+        # One interview answers back to back (half a second after each question: the bot
+        # takes a moment to note which question is open); the others at a human pace, twice.
         kw = (
-            dict(answers_each=20, think=(0.0, 0.0)) if n == 1 else dict(answers_each=2, think=THINK)
+            dict(answers_each=20, think=(0.5, 0.5)) if n == 1 else dict(answers_each=2, think=THINK)
         )
         figures = asyncio.run(_one_size(n, base, **kw))
         for k, v in figures.items():

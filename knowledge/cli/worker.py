@@ -45,8 +45,9 @@ async def worker(ctx: click.Context, once: bool) -> None:
             batch=settings.embeddings.worker_batch,
             poll_seconds=settings.embeddings.worker_poll_seconds,
         )
-        await w.prepare(svc.guides)
+        await svc.embedder.embed(["load the model"])  # loaded before the first batch waits
         if once:
+            await w.prepare(svc.guides)
             n = await w.drain()
             click.echo(f"indexed {len(w.stats.entries)} entries, {w.stats.texts} texts ({n} rows)")
             return
@@ -54,5 +55,6 @@ async def worker(ctx: click.Context, once: bool) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        click.echo("tacit worker: draining the outbox (Ctrl-C stops)", err=True)
+        # The bots ask for the guide questions' vectors themselves (text_vectors) when they start.
+        click.echo("tacit worker: ready, draining the outbox (Ctrl-C stops)", err=True)
         await w.run(stop)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.client import create_bot
 from knowledge.config import ConfigError, Settings, load_settings
 from knowledge.guides import GuideError
+from knowledge.ops import logs
 from knowledge.services import build
 from knowledge.storage.db import DatabaseError
 
@@ -29,7 +30,13 @@ class StartupError(Exception):
         self.code = code
 
 
-def run(settings: Settings, *, sync: bool = False) -> int:
+def run(
+    settings: Settings,
+    *,
+    sync: bool = False,
+    log_level: int | str | None = None,
+    log_json: bool | None = None,
+) -> int:
     """Run the bot until it is stopped; the exit code (0 on a clean stop).
 
     `sync` publishes the slash commands globally before connecting (Discord takes a while to
@@ -44,7 +51,7 @@ def run(settings: Settings, *, sync: bool = False) -> int:
                 2,
             )
         )
-    _setup_logging(settings.log_level)
+    _setup_logging(settings, log_level, log_json)
     try:
         asyncio.run(_main(settings, token, sync=sync))
     except StartupError as e:
@@ -94,15 +101,18 @@ def _fail(e: StartupError) -> int:
     return e.code
 
 
-def _setup_logging(level: str) -> None:
-    lvl = getattr(logging, level, logging.INFO)
+def _setup_logging(settings: Settings, level: int | str | None, json: bool | None) -> None:
+    """Text or JSON lines on stderr, every secret of the settings redacted (`ops/logs.py`):
+    at log_level unless the command line asked for another (-v/-q, --log-json)."""
+    lvl = settings.log_level if level is None else level
     root = logging.getLogger()
-    if root.handlers:  # already configured (the tacit CLI, a test runner): keep its handlers
+    if any(not logs.is_ours(h) for h in root.handlers):  # a test runner's: keep its handlers
         root.setLevel(lvl)
-    else:
-        discord.utils.setup_logging(level=lvl, root=True)
-    # At DEBUG discord.py's HTTP logger prints request bodies, which hold experts' answers.
-    logging.getLogger("discord.http").setLevel(max(logging.INFO, lvl))
+        logging.getLogger("discord.http").setLevel(max(logging.INFO, root.level))
+        return
+    logs.configure(
+        lvl, json=settings.logging.json_lines if json is None else json, settings=settings
+    )
 
 
 def main() -> int:

@@ -12,6 +12,9 @@ from discord.ext import commands
 from bot.checks import NOT_SERVED, served
 from bot.messages import refuse, sentence, tell
 from knowledge.errors import TacitError
+from knowledge.ops import metrics
+from knowledge.ops.doctor import quick_check, warn_if_off
+from knowledge.ops.health import start_health
 from knowledge.services import Services
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,7 @@ class Tree(app_commands.CommandTree):
             await tell(interaction, sentence(str(cause)))
             return
         command = interaction.command.qualified_name if interaction.command else "?"
+        metrics.error("unexpected")
         log.error("command /%s failed", command, exc_info=cause)
         try:
             await tell(interaction, "Sorry, something went wrong on my side. Please try again.")
@@ -76,6 +80,11 @@ class _TacitMixin:
         self.sync_globally = sync
 
     async def setup_hook(self) -> None:
+        # The cheap half of `tacit doctor`: one warning line when SQL and Chroma disagree.
+        warn_if_off(await quick_check(self.services))
+        self.health = await start_health(
+            self.services, self.services.settings.metrics, gateway=self.connected
+        )
         # Extensions register their persistent buttons (DynamicItems) and resume the
         # interviews that were running when the bot stopped.
         for name in EXTENSIONS:
@@ -94,6 +103,21 @@ class _TacitMixin:
             log.info(
                 "synced %d commands globally (Discord may take a while to show them)", len(synced)
             )
+
+    def connected(self) -> bool:
+        """Whether the gateway is up: ready, not closed, and no shard disconnected."""
+        if self.is_closed() or not self.is_ready():
+            return False
+        shards = getattr(self, "shards", None)
+        if shards:
+            return not any(s.is_closed() for s in shards.values())
+        return self.ws is not None and self.ws.open
+
+    async def close(self) -> None:
+        health, self.health = getattr(self, "health", None), None
+        if health is not None:
+            await health.stop()
+        await super().close()
 
     async def on_message(self, message: discord.Message) -> None:
         # No prefix commands: answers are read by the interview extension's listener.

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import discord
 
 from knowledge.errors import TacitError
+from knowledge.ops import metrics
 
 MESSAGE_LIMIT = 2000
 
@@ -80,6 +81,7 @@ def sentence(text: str) -> str:
 
 async def refuse(interaction: discord.Interaction, error: TacitError) -> None:
     """The one way a refusal of the core reaches a Discord user: a private sentence."""
+    metrics.error(error)
     await tell(interaction, sentence(str(error)))
 
 

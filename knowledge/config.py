@@ -207,6 +207,23 @@ class ReviewSettings(_Section):
     claim_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
     # A pending entry this similar (cosine) to an approved one is shown as its likely duplicate.
     duplicate_similarity: float = Field(default=0.9, gt=0, le=1.01)
+    # Decisions by different curators an entry needs before it is final (a guide may say
+    # otherwise); blind until then, and an adjudicator decides when they disagree.
+    reviews_per_entry: int = Field(default=1, ge=1, le=3)
+
+
+class LoggingSettings(_Section):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    # `json = true`: one JSON object a line on stderr (time, level, logger, message), not text.
+    # (Named json_lines in code: `json` is a pydantic model's method.)
+    json_lines: bool = Field(default=False, alias="json")
+
+
+class MetricsSettings(_Section):
+    # Serve /healthz and /metrics (Prometheus) on this port; 0 = off.
+    port: int = Field(default=0, ge=0, le=65535)
+    host: str = "127.0.0.1"
 
 
 class Settings(BaseSettings):
@@ -226,6 +243,22 @@ class Settings(BaseSettings):
     pay: PaySettings = PaySettings()
     export: ExportSettings = ExportSettings()
     review: ReviewSettings = ReviewSettings()
+    logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
+
+    @model_validator(mode="after")
+    def _paths_under_data_dir(self) -> Settings:
+        """The SQLite file, the Chroma folder and exports live under data_dir unless set."""
+        d = self.data_dir
+        if "url" not in self.database.model_fields_set:
+            self.database = self.database.model_copy(
+                update={"url": f"sqlite+aiosqlite:///{d / 'tacit.db'}"}
+            )
+        if "path" not in self.chroma.model_fields_set:
+            self.chroma = self.chroma.model_copy(update={"path": d / "chroma"})
+        if "out_dir" not in self.export.model_fields_set:
+            self.export = self.export.model_copy(update={"out_dir": d / "exports"})
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -226,6 +226,23 @@ class Step(_Strict):
     followups: list[Move] = Field(default_factory=list)
 
 
+class Criterion(_Strict):
+    """One rubric criterion curators score each entry on, from `min` to `max`."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    description: str = Field(min_length=5, max_length=100)
+    min: int = Field(default=1, ge=0, le=10)
+    max: int = Field(default=5, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _range(self) -> Criterion:
+        if not self.min < self.max:
+            raise ValueError(f"rubric {self.name!r}: min must be below max")
+        if self.max - self.min + 1 > 25:  # a Discord select menu holds 25 options
+            raise ValueError(f"rubric {self.name!r}: at most 25 scores from min to max")
+        return self
+
+
 class Guide(_Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     version: int = Field(ge=1)
@@ -241,6 +258,11 @@ class Guide(_Strict):
     intro: str = Field(min_length=10)
     outro: str = Field(min_length=10)
     steps: list[Step] = Field(min_length=1)
+    # Decisions by different curators an entry of this guide needs; None: `[review]`'s.
+    reviews_per_entry: int | None = Field(default=None, ge=1, le=3)
+    # What curators score each entry on (`[[rubric]]`): at most three, one select menu each
+    # in the three rows a Discord card has left under its buttons.
+    rubric: list[Criterion] = Field(default_factory=list, max_length=3)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Guide:
@@ -257,6 +279,9 @@ class Guide(_Strict):
         wordings = [t for s in self.steps for m in s.followups for t in (*m.texts, *m.plain)]
         if dupes := {t for t in wordings if wordings.count(t) > 1}:
             raise ValueError(f"follow-up wording {sorted(dupes)[0]!r} appears twice")
+        names = [c.name for c in self.rubric]
+        if len(set(names)) != len(names):
+            raise ValueError("rubric criterion names must be unique")
         return self
 
     @cached_property

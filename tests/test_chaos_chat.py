@@ -20,7 +20,7 @@ from collections import Counter
 
 import pytest
 
-from tests.chaos.driver import Chaos, Expert, Zygote
+from tests.chaos.driver import Chaos, Expert
 from tests.conftest import PG_URL, REAL, _pg_database
 
 GUIDES = ["air-traffic-controller", "physician", "litigator"]
@@ -41,13 +41,6 @@ def real_answers() -> list[str]:
                 out.append(text)
     random.Random(SEED).shuffle(out)
     return out
-
-
-@pytest.fixture(scope="module")
-def zygote(tmp_path_factory):
-    z = Zygote(tmp_path_factory.mktemp("zygote")).start()
-    yield z
-    z.stop()
 
 
 def _env(tmp_path) -> dict:

@@ -1,4 +1,4 @@
-"""Migration 0002 on a 0001 database that holds rows, on SQLite and PostgreSQL."""
+"""Migrations on databases that hold rows (0002 tenancy, 0005 blind review), SQLite and PG."""
 
 from __future__ import annotations
 
@@ -164,5 +164,40 @@ async def test_the_same_person_may_be_an_expert_in_two_servers_but_once_in_each(
                     s.add(
                         Expert(platform=platform, external_id=ext, display_name="x", guild_id=guild)
                     )
+    finally:
+        await db.close()
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection", "ignore:autogenerate skipping")
+async def test_decisions_made_before_blind_review_become_one_row_each_and_stay_final(db_url):
+    from knowledge.storage import ReviewDecision
+
+    db = Database(db_url)
+    try:
+        await _at_0001(db, "0002a")
+        await _rows_of_0001(db)
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE entries SET decided_by = 'discord:77', decided_at = :t,"
+                    " edited_answer = 'tidied by the curator', edited_by = 'discord:77', guild_id = :g"
+                    " WHERE id = 1"
+                ),
+                {"t": datetime(2026, 11, 21, 9, tzinfo=UTC), "g": HOME},
+            )
+            await conn.execute(text("UPDATE entries SET status = 'pending' WHERE id = 2"))
+        await db.upgrade(home_guild_id=HOME)
+        async with db.sessions() as s:
+            rows = list(await s.scalars(select(ReviewDecision)))
+            entries = {e.id: e for e in await s.scalars(select(Entry))}
+        assert [(r.entry_id, r.curator, r.kind, r.verdict) for r in rows] == [
+            (1, "discord:77", "review", "approved")
+        ]
+        assert rows[0].edited_answer == "tidied by the curator"
+        assert rows[0].decided_at == datetime(2026, 11, 21, 9, tzinfo=UTC)
+        assert rows[0].guild_id == HOME
+        assert (entries[1].status, entries[1].disputed) == ("approved", False)
+        assert (entries[2].status, entries[2].disputed) == ("pending", False)
+        assert await _schema_matches_models(db) == []
     finally:
         await db.close()

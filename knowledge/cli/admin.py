@@ -6,10 +6,20 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from knowledge.cli.common import UserError, duration, login, run_async, settings_from
+from knowledge.cli.common import (
+    COUNT,
+    UserError,
+    cell,
+    duration,
+    login,
+    plain,
+    run_async,
+    settings_from,
+)
 from knowledge.experts import expert_actor
 from knowledge.guides import GuideError
 from knowledge.ops.counts import collect
+from knowledge.ops.doctor import quick_check
 from knowledge.ops.tenancy import assign_guild
 from knowledge.services import load_guides, open_services
 from knowledge.storage import upgrade
@@ -27,13 +37,15 @@ def guides(ctx: click.Context) -> None:
         raise UserError(str(e), 2) from None
     table = Table("slug", "title", "steps", "questions", "version", box=None)
     for g in lib:
-        table.add_row(g.slug, g.title, str(len(g.steps)), str(len(g.questions)), str(g.version))
+        table.add_row(
+            cell(g.slug), cell(g.title), str(len(g.steps)), str(len(g.questions)), str(g.version)
+        )
     Console().print(table)
 
 
 @click.command()
 @click.option("--status", type=click.Choice(["active", "paused", "completed", "ended"]))
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", type=COUNT, default=50, show_default=True)
 @click.pass_context
 @run_async
 async def interviews(ctx: click.Context, status: str | None, limit: int) -> None:
@@ -47,8 +59,8 @@ async def interviews(ctx: click.Context, status: str | None, limit: int) -> None
     for r in rows:
         table.add_row(
             str(r.id),
-            r.expert_name,
-            r.guide_slug,
+            cell(r.expert_name),
+            cell(r.guide_slug),
             r.status,
             f"{r.position + 1}/{r.total}",
             duration(r.active_seconds),
@@ -68,6 +80,7 @@ async def stats(ctx: click.Context) -> None:
 
     async with open_services(settings_from(ctx), background=False) as svc:
         st = await collect(svc)
+        problems = await quick_check(svc)
     c = Console()
     c.print(f"experts: {st.experts}   interviews: {st.interviews}   entries: {st.entries}")
     for title, counts in (
@@ -77,8 +90,17 @@ async def stats(ctx: click.Context) -> None:
         ("answers by probe type", st.entries_by_probe),
     ):
         if counts:
-            c.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    c.print(f"vector index: {st.indexed} in Chroma, {st.index_pending} waiting")
+            c.print(cell(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items())))
+    held = "Chroma unreachable" if st.indexed < 0 else f"{st.indexed} in Chroma"
+    c.print(f"vector index: {held}, {st.index_pending} waiting", markup=False)
+    _point_to_doctor(problems)
+
+
+def _point_to_doctor(problems: list[str]) -> None:
+    for line in problems:
+        click.echo(f"tacit: warning: {line}", err=True)
+    if problems:
+        click.echo("tacit: warning: run `tacit doctor` (`--repair` mends it)", err=True)
 
 
 @click.group()
@@ -98,7 +120,7 @@ async def db_upgrade(ctx: click.Context) -> None:
 
 
 @db.command("assign-guild")
-@click.argument("guild_id", type=click.IntRange(min=1))
+@click.argument("guild_id", type=click.IntRange(min=1, max=2**63 - 1))
 @click.pass_context
 @run_async
 async def db_assign_guild(ctx: click.Context, guild_id: int) -> None:
@@ -133,7 +155,9 @@ async def index_sync(ctx: click.Context) -> None:
 
     async with open_services(settings_from(ctx), background=False) as svc:
         r = await svc.indexer.sync()
+        problems = [] if r.error else await quick_check(svc)
     click.echo(f"indexed {r.indexed}, removed {r.deleted}, still waiting {r.pending}")
+    _point_to_doctor(problems)
     if r.error:
         raise UserError(r.error, 1)
 
@@ -161,7 +185,7 @@ async def forget(ctx: click.Context, name: str | None, yes: bool) -> None:
             [r.id for r in records], actor=expert_actor(records[0].id)
         )
         await svc.indexer.sync()
-    click.echo(f"forgotten: {name} ({done.entries} entries removed)")
+    click.echo(plain(f"forgotten: {name} ({done.entries} entries removed)"))
     copies = done.copies
     if copies is not None and copies.exports:
         click.echo(

@@ -37,6 +37,10 @@ async def chat(
       tacit chat --guide sommelier
       tacit chat --resume 12
     """
+    if guide_slug is not None and not guide_slug.strip():
+        raise UserError("--guide is empty: give a guide's slug (see `tacit guides`)", 2)
+    if name is not None and not name.strip():
+        raise UserError("--name is empty: give your name, or leave it out for your login", 2)
     settings = settings_from(ctx)
     name = name or login()
     await TerminalInterview(settings, name=name).run(

@@ -6,13 +6,17 @@ import asyncio
 import functools
 import getpass
 import logging
-import sys
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import click
+import sqlalchemy.exc
+from rich.text import Text
 
 from knowledge.config import ConfigError, Settings, load_settings
 from knowledge.errors import TacitError
+from knowledge.ops import logs, metrics
 from knowledge.services import open_services
 from knowledge.storage import Scope
 
@@ -41,19 +45,70 @@ def run_async(fn: Callable) -> Callable:
         try:
             return asyncio.run(fn(*args, **kwargs))
         except TacitError as e:
+            metrics.error(e)
             raise UserError(str(e), e.exit_code) from None
         except KeyboardInterrupt:
             raise UserError("interrupted", 130) from None
+        except sqlalchemy.exc.DatabaseError as e:
+            if not damaged(e):
+                raise
+            where = _database_file(args[0] if args else None)
+            raise UserError(
+                f"{where} is damaged ({first_line(e)}): restore a backup with "
+                "`tacit db restore PATH` (see `tacit db restore --help`)",
+                2,
+            ) from None
+        except OSError as e:
+            if e.filename is None:  # not about a path the user gave: a bug, shown as one
+                raise
+            raise UserError(f"{e.filename}: {e.strerror or e}") from None
 
     return wrapper
 
 
-def settings_from(ctx: click.Context) -> Settings:
-    """The settings of this invocation (the root group's --config), or exit 2 naming the key."""
+def damaged(e: BaseException) -> bool:
+    """Whether a database error says the SQLite file is damaged or is no database at all."""
+    text = str(getattr(e, "orig", e) or "").lower()
+    return "malformed" in text or "not a database" in text or "file is encrypted" in text
+
+
+def first_line(e: BaseException) -> str:
+    orig = getattr(e, "orig", None) or e
+    return (str(orig).splitlines() or [type(orig).__name__])[0]
+
+
+def _database_file(first) -> str:
+    """The database a command used, from its context (or the settings it was given)."""
     try:
-        return load_settings(ctx.find_root().obj.get("config"))
+        settings = first if isinstance(first, Settings) else settings_from(first)
+        url = settings.database.url
+    except Exception:  # no context: say less rather than fail while reporting a failure
+        return "the database"
+    return f"the SQLite file {url.split(':///', 1)[-1]}" if ":///" in url else "the database"
+
+
+async def write_out(path: Path, data: bytes) -> None:
+    """Write a file the user named, or one clear line saying why it cannot be written."""
+    try:
+        await asyncio.to_thread(path.write_bytes, data)
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    """The settings of this invocation (the root group's --config), or exit 2 naming the key.
+
+    The first time, logging is set up again with what the settings say (level, JSON, secrets).
+    """
+    obj = ctx.find_root().obj
+    try:
+        settings = load_settings(obj.get("config"))
     except ConfigError as e:
         raise UserError(str(e), 2) from None
+    if not obj.get("logging_from_settings"):
+        obj["logging_from_settings"] = True
+        setup_logging(obj, settings)
+    return settings
 
 
 def services(ctx: click.Context):
@@ -75,6 +130,36 @@ class ScopeParam(click.ParamType):
             self.fail(str(e), param, ctx)
 
 
+class IdParam(click.IntRange):
+    """An id of a row (entry, expert, interview): a whole number SQL can hold, or one line."""
+
+    name = "id"
+    LARGEST = 2**31 - 1  # ids are 32-bit integer columns
+
+    def __init__(self) -> None:
+        super().__init__(1, self.LARGEST)
+
+    def convert(self, value, param, ctx) -> int:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(
+                f"{value!r} is not an id (a whole number from 1 to {self.LARGEST})", param, ctx
+            )
+
+
+class CountParam(click.IntRange):
+    """How many rows to show: 1 to a million."""
+
+    name = "count"
+
+    def __init__(self) -> None:
+        super().__init__(1, 1_000_000)
+
+
+ID = IdParam()
+COUNT = CountParam()
+
 guild_option = click.option(
     "--guild",
     "scope",
@@ -89,10 +174,42 @@ def view(svc, scope: Scope | None):
     return svc if scope is None or scope.all else svc.tenant(scope)
 
 
-def setup_logging() -> None:
-    logging.basicConfig(
-        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+_LEVELS = [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL]
+
+
+def log_level(options: dict, settings: Settings | None = None) -> int:
+    """-v/-q first; else log_level when the config or TACIT_LOG_LEVEL sets it; else WARNING."""
+    shift = options.get("quiet", 0) - options.get("verbose", 0)
+    if shift:
+        return _LEVELS[max(0, min(len(_LEVELS) - 1, _LEVELS.index(logging.WARNING) + shift))]
+    if settings is not None and "log_level" in settings.model_fields_set:
+        return logging.getLevelName(settings.log_level)
+    return logging.WARNING
+
+
+def setup_logging(options: dict, settings: Settings | None = None) -> None:
+    """Log to stderr at the level asked for, as text or JSON lines, secrets redacted."""
+    json = options.get("log_json")
+    if json is None:
+        json = settings.logging.json_lines if settings is not None else False
+    logs.configure(log_level(options, settings), json=json, settings=settings, short=True)
+
+
+# C0/C1 control characters but newline and tab, DEL, and the bidirectional overrides: in a
+# terminal they recolour, move the cursor, or reorder what the curator reads.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(text: object) -> str:
+    """Text from users as it may reach a terminal: control sequences shown, not obeyed."""
+    return _UNSAFE.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", str(text)
     )
+
+
+def cell(text: object) -> Text:
+    """Text from users for rich tables and panels: never read as markup, controls shown."""
+    return Text(plain(text))
 
 
 def login() -> str:

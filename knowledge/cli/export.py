@@ -11,7 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from knowledge.cli.common import (
+    COUNT,
     UserError,
+    cell,
     guild_option,
     login,
     run_async,
@@ -145,6 +147,10 @@ def export_command(
 async def _export(settings, *, scope, fmt: str, out: Path | None, **filters) -> None:
 
     out = out or default_out(settings.export.out_dir, fmt)
+    if fmt == "hf" and out.is_file():
+        raise _fail(f"--out {out} is a file: an hf dataset is a folder, give a new folder's name")
+    if fmt != "hf" and out.is_dir():
+        raise _fail(f"--out {out} is a folder: give a file name (e.g. {out / 'train.jsonl'})")
     try:
         opts = ExportOptions(out=out, format=fmt, **filters)
     except ExportError as e:
@@ -247,7 +253,7 @@ def exports() -> None:
 
 
 @exports.command("list")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", type=COUNT, default=50, show_default=True)
 @guild_option
 @click.pass_context
 @run_async
@@ -277,7 +283,7 @@ async def list_exports(ctx: click.Context, limit: int, scope) -> None:
         table.add_row(
             str(r.id),
             r.created_at.strftime("%Y-%m-%d %H:%M"),
-            r.actor,
+            cell(r.actor),
             r.scope,
             r.format,
             str(r.examples),
@@ -285,7 +291,7 @@ async def list_exports(ctx: click.Context, limit: int, scope) -> None:
             str(r.experts),
             r.status,
             str(r.posts),
-            r.out,
+            cell(r.out),
         )
     Console(width=200).print(table)
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from knowledge.cli.common import UserError, login, run_async, services
+from knowledge.cli.common import ID, UserError, login, plain, run_async, services
 from knowledge.vocab import Platform
 
 name_option = click.option(
@@ -55,13 +55,15 @@ async def entries(ctx: click.Context, name: str | None) -> None:
         click.echo("you have no entries", err=True)
     for e in rows:
         click.echo(
-            f"{e.entry_id}\t{e.status}{'~' if e.corrected else ''}\t{_short(e.question, 70)}"
-            f"\t{_short(e.answer, 60)}"
+            plain(
+                f"{e.entry_id}\t{e.status}{'~' if e.corrected else ''}\t"
+                f"{_short(e.question, 70)}\t{_short(e.answer, 60)}"
+            )
         )
 
 
 @me.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.option("--answer", required=True, help="Your corrected answer; - reads it from stdin.")
 @name_option
 @click.pass_context
@@ -81,7 +83,7 @@ async def correct(ctx: click.Context, entry_id: int, answer: str, name: str | No
 
 
 @me.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @name_option
 @click.pass_context

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from knowledge.cli.common import UserError, guild_option, login, run_async, services, view
+from knowledge.cli.common import (
+    COUNT,
+    ID,
+    UserError,
+    guild_option,
+    login,
+    plain,
+    run_async,
+    services,
+    view,
+    write_out,
+)
+from knowledge.cli.payouts import payouts
+from knowledge.cli.review_text import agreement_lines, detail, short
 from knowledge.experts import person_actor
 from knowledge.review import ReviewError, render_chart
 from knowledge.vocab import EntryStatus, values
@@ -25,6 +34,39 @@ def _fail(message: str, code: int = 1) -> click.ClickException:
 
 def _actor(name: str | None) -> str:
     return person_actor("cli", name or login())
+
+
+def _scores(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        name, eq, score = v.partition("=")
+        if not eq or not name.strip() or not score.strip():
+            raise _fail(f"--score {v!r}: give it as NAME=VALUE, e.g. --score specificity=4")
+        out[name.strip()] = score.strip()
+    return out
+
+
+score_option = click.option(
+    "--score",
+    "scores",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A rubric score of the entry's guide (repeatable), e.g. --score specificity=4.",
+)
+
+
+def _outcome(d, done: str) -> str:
+    """What a decision did: final at once, recorded blind, or sent to adjudication."""
+    eid = d.entry.entry_id
+    if d.outcome == "waiting":
+        left = d.reviews_left
+        return (
+            f"recorded your decision on {eid}: it needs {left} more review"
+            f"{'s' if left != 1 else ''} by other curators before it is final"
+        )
+    if d.outcome == "disputed":
+        return f"recorded your decision on {eid}: the reviews disagree, so it goes to adjudication"
+    return done
 
 
 as_option = click.option(
@@ -51,8 +93,10 @@ def entries() -> None:
     \b
     Examples:
       tacit entries list --status pending --guide physician
+      tacit entries next
       tacit entries show 12
       tacit entries approve 12 13 14
+      tacit entries approve 12 --score specificity=4 --score correctness=5
       tacit entries reject 15 --reason "small talk, no expertise"
       tacit entries edit 16 --answer "A cleaner answer."
       tacit entries search "how do you triage chest pain" --status approved
@@ -63,8 +107,8 @@ def entries() -> None:
 @entries.command("list")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--guide", help="Only entries from this guide.")
-@click.option("--expert", type=int, help="Only this expert's entries (expert id).")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--expert", type=ID, help="Only this expert's entries (expert id).")
+@click.option("--limit", type=COUNT, default=100, show_default=True)
 @guild_option
 @click.pass_context
 @run_async
@@ -92,91 +136,111 @@ async def list_entries(
             m for m, on in (("*", e.edited), ("~", e.corrected), ("!", e.flagged_pii)) if on
         )
         click.echo(
-            f"{e.entry_id}\t{e.status}{marks}\t{e.guide}\t{e.expert_name} (#{e.expert_id})\t"
-            f"{_short(e.question, 90)}"
+            plain(
+                f"{e.entry_id}\t{e.status}{marks}\t{e.guide}\t{e.expert_name} (#{e.expert_id})\t"
+                f"{short(e.question, 90)}"
+            )
         )
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
-@click.pass_context
-@run_async
-async def show(ctx: click.Context, entry_id: int) -> None:
-    """An entry in full, with every decision and edit made to it."""
-    async with services(ctx) as svc:
-        d = await svc.review.entry(entry_id)
-    lines = [
-        f"entry {d.entry_id}: {d.status}" + (f" (reason: {d.reason})" if d.reason else ""),
-        f"guide: {d.guide_title} / {d.step_title} ({d.probe}"
-        + (f' on "{d.focus}"' if d.focus else "")
-        + ")",
-        f"expert: {d.expert_name} ({d.expert_pseudonym}, #{d.expert_id})"
-        + (f", {d.profession}" if d.profession else ""),
-        f"interview: {d.interview_id}" + (f" in {d.channel}" if d.channel else ""),
-    ]
-    if d.decided_by:
-        lines.append(f"decided by {d.decided_by} at {_when(d.decided_at)}")
-    if d.duplicate_of:
-        lines.append(f"duplicate of entry {d.duplicate_of}")
-    if d.flagged_pii:
-        lines.append("flagged: holds personal data")
-    if d.claimed_by:
-        lines.append(f"being reviewed by {d.claimed_by} until {_when(d.claimed_until)}")
-    lines += ["", f"Q: {d.question}", "", f"A: {d.answer}"]
-    if d.question != d.original_question:
-        lines += ["", f"original Q: {d.original_question}"]
-    if d.corrected_answer is not None:
-        lines += ["", f"corrected by the expert at {_when(d.corrected_at)}; their first answer:"]
-        lines += [f"original A: {d.original_answer}"]
-    elif d.answer != d.original_answer:
-        lines += ["", f"original A: {d.original_answer}"]
-    if d.edited_by:
-        lines.append(f"edited by {d.edited_by}")
-    lines += ["", "history:" if d.history else "history: none"]
-    for ev in d.history:
-        lines.append(f"  {_when(ev.at)}  {ev.actor}  {ev.action}  {_changes(ev)}".rstrip())
-    click.echo("\n".join(lines))
-
-
-@entries.command()
-@click.argument("entry_ids", type=int, nargs=-1, required=True)
+@click.argument("entry_id", type=ID)
 @as_option
 @click.pass_context
 @run_async
-async def approve(ctx: click.Context, entry_ids: tuple[int, ...], as_name: str | None) -> None:
-    """Approve entries for the datasets."""
+async def show(ctx: click.Context, entry_id: int, as_name: str | None) -> None:
+    """An entry in full, with every decision and edit made to it.
 
-    actor, failed = _actor(as_name), 0
+    While the entry waits for blind reviews you have not given, other curators' decisions,
+    edits and reasons are not shown.
+    """
+    async with services(ctx) as svc:
+        d = await svc.review.entry(entry_id, _actor(as_name))
+    click.echo(plain(detail(d)))
+
+
+@entries.command("next")
+@click.option("--guide", help="Only entries from this guide.")
+@click.option("--expert", type=ID, help="Only this expert's entries (expert id).")
+@as_option
+@click.pass_context
+@run_async
+async def next_entry(
+    ctx: click.Context, guide: str | None, expert: int | None, as_name: str | None
+) -> None:
+    """Take the next entry to review (adjudications first) and show it; it is yours for
+    [review] claim_minutes. Decide with approve, reject or duplicate."""
+    async with services(ctx) as svc:
+        card = await svc.review.next(_actor(as_name), guide=guide, expert_id=expert)
+    if card is None:
+        click.echo("nothing left to review", err=True)
+        return
+    click.echo(plain(detail(card)))
+
+
+@entries.command()
+@click.argument("entry_ids", type=ID, nargs=-1, required=True)
+@score_option
+@as_option
+@click.pass_context
+@run_async
+async def approve(
+    ctx: click.Context, entry_ids: tuple[int, ...], scores: tuple[str, ...], as_name: str | None
+) -> None:
+    """Approve entries for the datasets (final once the guide's reviews agree)."""
+
+    actor, failed, given = _actor(as_name), 0, _scores(scores)
     async with services(ctx) as svc:
         for eid in entry_ids:
             try:
-                d = await svc.review.approve(actor, eid)
+                d = await svc.review.approve(actor, eid, scores=given or None)
             except ReviewError as e:
                 click.echo(f"tacit: error: {e}", err=True)
                 failed += 1
                 continue
-            click.echo(f"approved {eid}" if d.changed else f"{eid} was already approved")
+            click.echo(
+                _outcome(d, f"approved {eid}") if d.changed else f"{eid} was already approved"
+            )
         await _sync(svc)
     if failed:
         raise _fail(f"{failed} of {len(entry_ids)} entries not approved")
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.option("--reason", required=True, help="Why: shown to other curators and kept.")
+@score_option
 @as_option
 @click.pass_context
 @run_async
-async def reject(ctx: click.Context, entry_id: int, reason: str, as_name: str | None) -> None:
+async def reject(
+    ctx: click.Context, entry_id: int, reason: str, scores: tuple[str, ...], as_name: str | None
+) -> None:
     """Reject an entry, with a reason."""
+    given = _scores(scores)
     async with services(ctx) as svc:
-        d = await svc.review.reject(_actor(as_name), entry_id, reason)
+        d = await svc.review.reject(_actor(as_name), entry_id, reason, scores=given or None)
         await _sync(svc)
-    click.echo(f"rejected {entry_id}" if d.changed else f"{entry_id} was already rejected so")
+    click.echo(
+        _outcome(d, f"rejected {entry_id}") if d.changed else f"{entry_id} was already rejected so"
+    )
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
+@click.argument("scores", nargs=-1, required=True, metavar="NAME=VALUE...")
+@as_option
+@click.pass_context
+@run_async
+async def score(ctx: click.Context, entry_id: int, scores: tuple[str, ...], as_name: str | None):
+    """Score an entry on its guide's rubric, e.g. `tacit entries score 12 specificity=4`."""
+    async with services(ctx) as svc:
+        d = await svc.review.score(_actor(as_name), entry_id, _scores(scores))
+    click.echo(f"scored {entry_id}" if d.changed else f"{entry_id} already had those scores")
+
+
+@entries.command()
+@click.argument("entry_id", type=ID)
 @click.option("--question", help="The corrected question.")
 @click.option("--answer", help="The corrected answer; - reads it from standard input.")
 @as_option
@@ -195,12 +259,17 @@ async def edit(
     async with services(ctx) as svc:
         d = await svc.review.edit(_actor(as_name), entry_id, question=question, answer=answer)
         await _sync(svc)
+    if d.changed and d.outcome in ("waiting", "pending") and d.entry.status == "pending":
+        blind = svc.review.reviews_needed(d.entry.guide) > 1
+        if blind:
+            click.echo(f"edited {entry_id}: your edit is part of your decision, applied when final")
+            return
     click.echo(f"edited {entry_id}" if d.changed else f"{entry_id} already read so")
 
 
 @entries.command()
-@click.argument("entry_id", type=int)
-@click.option("--of", "of_id", type=int, required=True, help="The entry it repeats.")
+@click.argument("entry_id", type=ID)
+@click.option("--of", "of_id", type=ID, required=True, help="The entry it repeats.")
 @as_option
 @click.pass_context
 @run_async
@@ -209,11 +278,11 @@ async def duplicate(ctx: click.Context, entry_id: int, of_id: int, as_name: str 
     async with services(ctx) as svc:
         d = await svc.review.mark_duplicate(_actor(as_name), entry_id, of_id)
         await _sync(svc)
-    click.echo(f"{entry_id} is a duplicate of {d.entry.duplicate_of}")
+    click.echo(_outcome(d, f"{entry_id} is a duplicate of {d.entry.duplicate_of}"))
 
 
 @entries.command("flag-pii")
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ID)
 @click.option("--note", default="", help="What personal data, and where.")
 @as_option
 @click.pass_context
@@ -230,7 +299,7 @@ async def flag_pii(ctx: click.Context, entry_id: int, note: str, as_name: str | 
 @click.argument("text")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--guide", help="Only entries from this guide.")
-@click.option("-n", "limit", default=10, show_default=True, help="How many results.")
+@click.option("-n", "limit", type=COUNT, default=10, show_default=True, help="How many results.")
 @guild_option
 @click.pass_context
 @run_async
@@ -244,8 +313,10 @@ async def search(
         click.echo("nothing found", err=True)
     for h in hits:
         click.echo(
-            f"{h.entry_id}\t{h.similarity:.3f}\t{h.status}\t{h.guide}\t{_short(h.question, 70)}"
-            f"\t{_short(h.answer, 80)}"
+            plain(
+                f"{h.entry_id}\t{h.similarity:.3f}\t{h.status}\t{h.guide}\t"
+                f"{short(h.question, 70)}\t{short(h.answer, 80)}"
+            )
         )
 
 
@@ -290,121 +361,15 @@ async def stats(ctx: click.Context, chart: str | None, scope) -> None:
     )
     if st.decisions_by_curator:
         click.echo(
-            "by curator: " + ", ".join(f"{c} {n}" for c, n in st.decisions_by_curator.items())
-        )
-    if chart:
-        await asyncio.to_thread(Path(chart).write_bytes, await render_chart(st))
-        click.echo(f"chart written to {chart}")
-
-
-@click.command()
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC).")
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day, included.")
-@click.option(
-    "--csv", "csv_path", type=click.Path(dir_okay=False), help="Write CSV here (- for stdout)."
-)
-@click.option(
-    "--mark-paid",
-    "paid",
-    metavar="PSEUDONYM",
-    help="Record that a forgotten expert's pay (kept under their pseudonym) was paid.",
-)
-@guild_option
-@as_option
-@click.pass_context
-@run_async
-async def payouts(
-    ctx: click.Context,
-    start: datetime | None,
-    end: datetime | None,
-    csv_path: str | None,
-    paid: str | None,
-    scope,
-    as_name: str | None,
-) -> None:
-    """What each expert is owed for interviews started in the period.
-
-    The figures are the ones experts see with /me earnings. Experts who asked to be
-    forgotten are listed by pseudonym (their pay records keep hours and amounts, nothing
-    else), with whether it was paid.
-
-    \b
-    Examples:
-      tacit payouts --from 2026-11-01 --to 2026-11-30
-      tacit payouts --from 2026-11-01 --to 2026-11-30 --csv november.csv
-      tacit payouts --guild 123456789012345678
-      tacit payouts --mark-paid expert-3f2a9c1b7d0e
-    """
-    since = start.replace(tzinfo=UTC) if start else None
-    until = end.replace(tzinfo=UTC) + timedelta(days=1) if end else None
-    async with services(ctx) as svc:
-        if paid:
-            n = await view(svc, scope).experts.mark_paid(paid, actor=_actor(as_name))
-            click.echo(
-                f"{paid}: {n} pay record(s) marked paid" if n else f"{paid} was paid already"
+            plain(
+                "by curator: " + ", ".join(f"{c} {n}" for c, n in st.decisions_by_curator.items())
             )
-            return
-        review = view(svc, scope).review
-        if csv_path:
-            data = await review.payouts_csv(since, until)
-            rows = None
-        else:
-            rows = await review.payouts(since, until)
-    if csv_path == "-":
-        click.echo(data, nl=False)
-        return
-    if csv_path:
-        await asyncio.to_thread(Path(csv_path).write_text, data, encoding="utf-8")
-        click.echo(f"{data.count(chr(10)) - 1} experts written to {csv_path}")
-        return
-    if not rows:
-        click.echo("no interviews in that period", err=True)
-        return
-
-    table = Table("expert", "pseudonym", "hours", "interviews", "accepted", "rate", "amount")
-    for r in rows:
-        who = f"{r.display_name} (#{r.expert_id})"
-        if r.forgotten:
-            who = f"{r.display_name}, " + ("paid" if r.paid else "not paid yet")
-        table.add_row(
-            who,
-            r.pseudonym,
-            f"{r.hours:.2f}",
-            str(r.interviews),
-            f"{r.entries_accepted}/{r.entries_total}",
-            r.rate_note,
-            f"{r.amount:.2f} {r.currency}",
         )
-    Console().print(table)
-    click.echo(f"total: {sum(r.amount for r in rows):.2f} {rows[0].currency}")
-
-
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _when(at: datetime | None) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "-"
-
-
-# Keys shown in a history line; the raw edited_* fields repeat question/answer.
-_SHOWN = ("status", "reason", "question", "answer", "duplicate_of", "flagged_pii")
-
-
-def _changes(ev) -> str:
-    parts = []
-    for key in _SHOWN:
-        if key in ev.changes:
-            old, new = ev.changes[key]
-            if key in ("question", "answer"):
-                old, new = (_short(v or "", 50) for v in (old, new))
-            parts.append(f"{key}: {old!r} -> {new!r}")
-    if (ev.after or {}).get("note"):
-        parts.append(f"note: {ev.after['note']!r}")
-    if (ev.after or {}).get("undoes"):
-        parts.append(f"(undoes #{ev.after['undoes']})")
-    return "; ".join(parts)
+    for line in agreement_lines(st.agreement):
+        click.echo(line)
+    if chart:
+        await write_out(Path(chart), await render_chart(st))
+        click.echo(f"chart written to {chart}")
 
 
 COMMANDS: list[click.Command] = [entries, payouts]

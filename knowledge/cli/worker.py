@@ -30,6 +30,7 @@ async def worker(ctx: click.Context, once: bool) -> None:
       tacit worker --once                           # catch up, then exit
     """
     from knowledge.index.worker import Worker
+    from knowledge.ops.health import start_health
 
     settings = settings_from(ctx)
     # The worker is where the model runs, whatever the shared config says for the bots.
@@ -55,6 +56,11 @@ async def worker(ctx: click.Context, once: bool) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        health = await start_health(svc, settings.metrics)  # /healthz, /metrics if [metrics] port
         # The bots ask for the guide questions' vectors themselves (text_vectors) when they start.
         click.echo("tacit worker: ready, draining the outbox (Ctrl-C stops)", err=True)
-        await w.run(stop)
+        try:
+            await w.run(stop)
+        finally:
+            if health is not None:
+                await health.stop()

@@ -21,7 +21,15 @@ from knowledge.experts.errors import ExpertError, NotYourEntry
 from knowledge.experts.identity import expert_actor
 from knowledge.experts.own_data import ErasedCopies, Eraser, erase_copies
 from knowledge.index import BatchingEmbedder, Indexer
-from knowledge.storage import AuditEvent, Database, Entry, IndexDeletion, Turn, utcnow
+from knowledge.storage import (
+    AuditEvent,
+    Database,
+    Entry,
+    IndexDeletion,
+    ReviewDecision,
+    Turn,
+    utcnow,
+)
 from knowledge.storage.entries import set_vector
 from knowledge.vocab import EntryStatus, TurnStatus
 
@@ -150,6 +158,10 @@ class OwnEntries:
                 e.edited_by = None
             e.status = EntryStatus.pending
             e.reason = e.decided_by = e.decided_at = e.duplicate_of = None
+            # Reviews were of the words the expert just replaced: the new ones start afresh
+            # (the audit log keeps the old ones).
+            e.disputed = False
+            await s.execute(delete(ReviewDecision).where(ReviewDecision.entry_id == e.id))
             e.claimed_by = e.claimed_until = None
             set_vector(e, vector, self.embedder.model_name if self.embedder else None)
             s.add(

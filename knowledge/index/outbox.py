@@ -15,7 +15,8 @@ from sqlalchemy import delete, func, or_, select
 
 from knowledge.index.embeddings import BatchingEmbedder
 from knowledge.index.vectors import IndexItem, IndexUnavailable, VectorIndex
-from knowledge.storage import Database, Entry, IndexDeletion, utcnow
+from knowledge.ops import metrics
+from knowledge.storage import Database, Entry, IndexDeletion, unavailable, utcnow
 from knowledge.storage.entries import (
     content_hash,
     from_bytes,
@@ -72,8 +73,11 @@ class Indexer:
             try:
                 # Entries this young are still being embedded by the engine: not twice.
                 await self.sync(min_age=self.retry_seconds)
-            except Exception:  # never let the loop die: the outbox is still in SQL
-                log.exception("indexer pass failed")
+            except Exception as e:  # never let the loop die: the outbox is still in SQL
+                if (reason := unavailable(e)) is not None:
+                    log.warning("indexer waits for the database: %s", reason)
+                else:
+                    log.exception("indexer pass failed")
 
     async def sync(self, *, min_age: float = 0.0) -> SyncResult:
         """Index everything owed; stop at the first Chroma failure and report what is left.
@@ -96,6 +100,7 @@ class Indexer:
             else:
                 self.last_error = None
             result.pending = await self.pending()
+            metrics.OUTBOX.set(result.pending)
             return result
 
     async def pending(self) -> int:
@@ -150,6 +155,7 @@ class Indexer:
                 # Only mark what Chroma now holds; a change made meanwhile stays owed.
                 if content_hash(row) == e.content_hash:
                     row.indexed_hash = e.content_hash
+        metrics.VECTORS_INDEXED.inc(len(entries))
         return len(missing), len(entries)
 
 

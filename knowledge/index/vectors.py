@@ -20,6 +20,9 @@ from knowledge.config import ChromaSettings
 log = logging.getLogger(__name__)
 
 
+MODEL_KEY = "tacit_model"  # the collection's metadata key naming its embedding model
+
+
 class IndexUnavailable(RuntimeError):
     """Chroma could not be reached or refused the call; the caller retries later."""
 
@@ -41,8 +44,11 @@ class Hit:
 
 
 class VectorIndex:
-    def __init__(self, settings: ChromaSettings):
+    def __init__(self, settings: ChromaSettings, *, model: str | None = None):
         self.settings = settings
+        # The embedding model whose vectors the collection holds, recorded in its metadata
+        # when tacit creates it, so `tacit doctor` can tell a collection of another model.
+        self.model = model
         self._collection = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="tacit-chroma")
 
@@ -64,12 +70,17 @@ class VectorIndex:
                 settings=client_settings,
             )
         self.settings.path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(self.settings.path), settings=client_settings)
+        # Absolute: Chroma keeps one client per path string for the whole process.
+        path = str(self.settings.path.resolve())
+        return chromadb.PersistentClient(path=path, settings=client_settings)
 
     def _coll(self):
         if self._collection is None:
+            metadata = {"hnsw:space": "cosine"}
+            if self.model:
+                metadata[MODEL_KEY] = self.model
             self._collection = self._client().get_or_create_collection(
-                self.settings.collection, metadata={"hnsw:space": "cosine"}
+                self.settings.collection, metadata=metadata
             )
         return self._collection
 
@@ -143,6 +154,10 @@ class VectorIndex:
     async def ids(self, where: dict[str, Any] | None = None) -> set[int]:
         res = await self._call(lambda c: c.get(where=where or None, include=[]))
         return {int(i) for i in res["ids"]}
+
+    async def model_of_collection(self) -> str | None:
+        """The embedding model the collection was made for (None: made before it was recorded)."""
+        return await self._call(lambda c: (c.metadata or {}).get(MODEL_KEY))
 
     async def count(self) -> int:
         return await self._call(lambda c: c.count())

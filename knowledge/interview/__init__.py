@@ -6,6 +6,7 @@ from knowledge.interview.errors import (
     InterviewError,
     NotActive,
     NotFound,
+    NotSaved,
     TooManyActive,
 )
 from knowledge.interview.views import Ask, InterviewView, Reply
@@ -18,6 +19,7 @@ __all__ = [
     "InterviewView",
     "NotActive",
     "NotFound",
+    "NotSaved",
     "Reply",
     "TooManyActive",
 ]

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from knowledge.config import InterviewSettings
 from knowledge.guides import Guide, GuideLibrary
@@ -33,11 +32,13 @@ from knowledge.interview.errors import (
     NotActive,
     NotFound,
     TooManyActive,
+    guarded,
 )
 from knowledge.interview.probes import ProbeContext, ProbeStrategy, rule_probes
 from knowledge.interview.teachback import Summarizer, TeachBack
 from knowledge.interview.views import Ask, InterviewView, Reply, ask_of, view_of
-from knowledge.storage import Expert, Interview, utcnow
+from knowledge.ops import metrics
+from knowledge.storage import Expert, Interview, unavailable, utcnow
 from knowledge.storage.entries import from_bytes
 from knowledge.vocab import InterviewStatus, TurnStatus
 
@@ -160,56 +161,71 @@ class InterviewEngine:
         channel: str | None = None,
         limit: int = 200,
     ) -> list[InterviewView]:
-        q = (
-            select(Interview)
-            .options(selectinload(Interview.turns), selectinload(Interview.expert))
-            .order_by(Interview.last_activity_at.desc())
-            .limit(limit)
-        )
-        if status:
-            q = q.where(Interview.status == status)
-        if expert_id is not None:
-            q = q.where(Interview.expert_id == expert_id)
-        if channel is not None:
-            q = q.where(Interview.channel == channel)
         async with self.db.sessions() as s:
-            return [view_of(iv, self.guides.get(iv.guide_slug)) for iv in await s.scalars(q)]
+            found = await turns.interviews(s, status, expert_id, channel, limit)
+            return [view_of(iv, self.guides.get(iv.guide_slug)) for iv in found]
 
     # ---- the expert's moves --------------------------------------------------------------
 
+    @guarded("your answer")
     async def answer(
-        self, interview_id: int, text: str, *, references: list[dict] | None = None
+        self,
+        interview_id: int,
+        text: str,
+        *,
+        turn_id: int | None = None,
+        references: list[dict] | None = None,
     ) -> Reply:
         """Store the answer, its entries and the next question in one transaction.
 
         Nothing is written until the next question is decided; a crash before the commit leaves
-        the question open, and the front-end still holds the answer (Discord re-reads it)."""
+        the question open, and the front-end still holds the answer (Discord re-reads it).
+        `turn_id` is the question answered: when it is no longer open (an earlier attempt
+        stored the answer and its reply was lost), nothing is stored twice.
+        """
         text = text.strip()
         if not text:
             raise InterviewError("an answer needs some text")
+        if "\x00" in text:  # PostgreSQL cannot store it; refused on every database alike
+            raise InterviewError("an answer cannot hold NUL characters: remove them and resend")
+        started = time.monotonic()
         async with self._lock(interview_id):
+            reply = await self._answer(interview_id, text, turn_id, references)
+        metrics.TURN_SECONDS.observe(time.monotonic() - started)
+        return reply
+
+    async def _answer(
+        self, interview_id: int, text: str, expect: int | None, references: list[dict] | None
+    ) -> Reply:
+        snap = await self._snapshot(interview_id, must_be_active=True)
+        if snap.open is None:  # no open question: repair what a crash left, then answer
+            await self._ensure_open(interview_id, must_be_active=True)
             snap = await self._snapshot(interview_id, must_be_active=True)
-            if snap.open is None:  # no open question: repair what a crash left, then answer
-                await self._ensure_open(interview_id, must_be_active=True)
-                snap = await self._snapshot(interview_id, must_be_active=True)
-            if self.embedder.remote:
-                return await self._answer_remote(snap, text, references)
-            guide = self.guides.get(snap.guide_slug)
-            turn = snap.open
-            # Encoded off the loop, batched with other interviews' answers; drafting meanwhile.
-            vector = asyncio.ensure_future(self.embedder.embed_one(text))
-            vector.add_done_callback(_consume_exception)
-            drafts = asyncio.ensure_future(self.entries.draft(guide, turn, text))
-            answered = snap.with_answer(turn.id, text)
-            try:
-                nxt = await self._decide(answered, guide, vector)
-                latest = await _vector_or_none(vector)
-                vectors = await self.entries.vectors(await drafts, text, latest)
-            finally:
-                drafts.cancel()
-            entry_ids, ask, covered = await self._commit_answer(
-                snap, guide, text, references, drafts.result(), vectors, nxt
-            )
+        guide = self.guides.get(snap.guide_slug)
+        if expect is not None and snap.open is not None and snap.open.id != expect:
+            # Answered by an earlier attempt: say what comes next.
+            nxt = await self._ensure_open(interview_id)
+            async with self.db.sessions() as s:
+                made = await turns.entry_ids(s, expect)
+            return self._reply(interview_id, expect, made, nxt, [], guide)
+        if self.embedder.remote:
+            return await self._answer_remote(snap, text, references)
+        turn = snap.open
+        # Encoded off the loop, batched with other interviews' answers; drafting meanwhile.
+        vector = asyncio.ensure_future(self.embedder.embed_one(text))
+        vector.add_done_callback(_consume_exception)
+        drafts = asyncio.ensure_future(self.entries.draft(guide, turn, text))
+        answered = snap.with_answer(turn.id, text)
+        try:
+            nxt = await self._decide(answered, guide, vector)
+            latest = await _vector_or_none(vector)
+            vectors = await self.entries.vectors(await drafts, text, latest)
+        finally:
+            drafts.cancel()
+        entry_ids, ask, covered = await self._commit_answer(
+            snap, guide, text, references, drafts.result(), vectors, nxt
+        )
+        metrics.ANSWERS.inc()
         if self.entries.indexer is not None:
             self.entries.indexer.notify()
         return self._reply(interview_id, turn.id, entry_ids, ask, covered, guide)
@@ -255,8 +271,10 @@ class InterviewEngine:
             ask, covered = await turns.open_next(s, iv, snap, guide, nxt)
             await s.flush()
             ask = ask_of(iv, guide, ask) if ask is not None else None
+        metrics.ANSWERS.inc()
         return self._reply(snap.id, turn.id, entry_ids, ask, covered, guide)
 
+    @guarded("the skip")
     async def skip(self, interview_id: int) -> Reply:
         async with self._lock(interview_id):
             await self._ensure_open(interview_id, must_be_active=True)
@@ -272,12 +290,23 @@ class InterviewEngine:
             return self._reply(interview_id, turn_id, [], nxt, covered, self.guides.get(guide_slug))
 
     async def touch(self, interview_id: int) -> None:
-        """The expert is writing (a message of a multi-message answer): count the time."""
-        async with self.db.sessions() as s, s.begin():
-            iv = await s.get(Interview, interview_id)
-            if iv is not None and iv.status == InterviewStatus.active:
-                turns.touch(iv, utcnow(), self.settings.idle_gap_minutes)
+        """The expert is writing (a message of a multi-message answer): count the time.
 
+        Best effort: with the database unreachable the words are still kept by the front-end.
+        """
+        try:
+            async with self.db.sessions() as s, s.begin():
+                iv = await s.get(Interview, interview_id)
+                if iv is not None and iv.status == InterviewStatus.active:
+                    turns.touch(iv, utcnow(), self.settings.idle_gap_minutes)
+        except Exception as e:
+            if (reason := unavailable(e)) is None:
+                raise
+            log.warning(
+                "interview %s: time not counted, database unavailable: %s", interview_id, reason
+            )
+
+    @guarded("the pause")
     async def pause(self, interview_id: int) -> InterviewView:
         async with self._lock(interview_id), self.db.sessions() as s, s.begin():
             iv = await turns.load(s, interview_id)
@@ -287,6 +316,7 @@ class InterviewEngine:
             iv.status = InterviewStatus.paused
             return view_of(iv, self.guides.get(iv.guide_slug))
 
+    @guarded("the resume")
     async def resume(self, interview_id: int) -> Ask:
         async with self._lock(interview_id):
             async with self.db.sessions() as s, s.begin():
@@ -306,6 +336,7 @@ class InterviewEngine:
                 raise NotActive(f"interview {interview_id} has no question left")
             return ask
 
+    @guarded("the end of the interview")
     async def end(self, interview_id: int) -> InterviewView:
         async with self._lock(interview_id), self.db.sessions() as s, s.begin():
             iv = await turns.load(s, interview_id)

@@ -259,3 +259,22 @@ def touch(iv: Interview, now: datetime, idle_gap_minutes: float) -> None:
     gap = (now - iv.last_activity_at).total_seconds()
     iv.active_seconds += max(0.0, min(gap, idle_gap_minutes * 60))
     iv.last_activity_at = now
+
+
+async def interviews(
+    s, status: str | None, expert_id: int | None, channel: str | None, limit: int
+) -> list[Interview]:
+    """Interviews, most recently active first, with their turns and expert loaded."""
+    q = (
+        select(Interview)
+        .options(selectinload(Interview.turns), selectinload(Interview.expert))
+        .order_by(Interview.last_activity_at.desc())
+        .limit(limit)
+    )
+    if status:
+        q = q.where(Interview.status == status)
+    if expert_id is not None:
+        q = q.where(Interview.expert_id == expert_id)
+    if channel is not None:
+        q = q.where(Interview.channel == channel)
+    return list(await s.scalars(q))

@@ -15,6 +15,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from knowledge.config import ConfigError, LLMSettings
 from knowledge.llm.templates import PromptTemplate, load_templates
+from knowledge.ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ class LLMClient:
         messages = [SystemMessage(system.strip()), HumanMessage(user.strip())]
         kwargs = _output_bound(self.model, template.max_tokens)
         self.stats.calls += 1
+        metrics.LLM_CALLS.labels(template.name).inc()
         started = time.monotonic()
         running = False
         try:
@@ -184,6 +186,7 @@ class LLMClient:
 
     def fell_back(self, source: str, err: Rejected) -> None:
         self.stats.fallbacks[err.reason] += 1
+        metrics.LLM_FALLBACKS.labels(err.reason).inc()
         detail = f" ({err.detail})" if err.detail else ""
         log.warning("%s output not used, falling back: %s%s", source, err.reason, detail)
 

@@ -1,1 +1,1 @@
-"""Operating tacit: counts over the store (and, as they come, doctor, backups, health)."""
+"""Operating tacit: counts, doctor, backups, health and metrics, logging."""

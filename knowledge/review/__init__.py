@@ -7,12 +7,14 @@ from knowledge.review.audit import (
     EDIT,
     FLAG_PII,
     REJECT,
+    SCORE,
     SKIP,
     UNDO,
     UNDOABLE,
 )
 from knowledge.review.chart import render_chart
 from knowledge.review.errors import (
+    AlreadyReviewed,
     EntryClaimed,
     EntryNotFound,
     EntryWithdrawn,
@@ -20,6 +22,7 @@ from knowledge.review.errors import (
     ReviewError,
     UndoConflict,
 )
+from knowledge.review.panel import Vote
 from knowledge.review.service import ReviewService
 from knowledge.review.stats import DayCount, ExpertCounts, ReviewStats, StatusCounts
 from knowledge.review.views import (
@@ -39,9 +42,11 @@ __all__ = [
     "EDIT",
     "FLAG_PII",
     "REJECT",
+    "SCORE",
     "SKIP",
     "UNDO",
     "UNDOABLE",
+    "AlreadyReviewed",
     "AuditRecord",
     "Card",
     "DayCount",
@@ -60,5 +65,6 @@ __all__ = [
     "SearchHit",
     "StatusCounts",
     "UndoConflict",
+    "Vote",
     "render_chart",
 ]

@@ -21,8 +21,11 @@ EDIT = "entry.edit"
 FLAG_PII = "entry.flag_pii"
 UNDO = "entry.undo"
 SKIP = "entry.skip"
+SCORE = "entry.score"  # rubric scores, part of the curator's decision
 DECISIONS = frozenset({APPROVE, REJECT, DUPLICATE})
-UNDOABLE = DECISIONS | {EDIT, FLAG_PII}
+UNDOABLE = DECISIONS | {EDIT, FLAG_PII, SCORE}
+# What a curator who has not decided yet does not see of others while reviews are blind.
+BLIND_ACTIONS = DECISIONS | {EDIT, SCORE, UNDO}
 
 # What an audit event's `before` and `after` hold; undo restores the raw fields among them.
 STATE_KEYS = (
@@ -37,6 +40,7 @@ STATE_KEYS = (
     "decided_at",
     "duplicate_of",
     "flagged_pii",
+    "disputed",
     "corrected_answer",  # the expert's; compared by undo, never restored by a curator's undo
 )
 
@@ -80,12 +84,14 @@ def state_of(e: Entry) -> dict[str, Any]:
         "decided_at": e.decided_at.isoformat() if e.decided_at else None,
         "duplicate_of": e.duplicate_of,
         "flagged_pii": bool(e.flagged_pii),
+        "disputed": bool(e.disputed),
         "corrected_answer": e.corrected_answer,
     }
 
 
 def core(state: dict[str, Any]) -> dict[str, Any]:
     out = {k: state.get(k) for k in STATE_KEYS}
+    out["disputed"] = bool(out["disputed"])  # events from before blind review lack the key
     if out["decided_at"]:  # compare instants, not spellings of them
         out["decided_at"] = datetime.fromisoformat(out["decided_at"])
     return out
@@ -102,6 +108,7 @@ def restore(e: Entry, state: dict[str, Any]) -> None:
     e.decided_at = datetime.fromisoformat(at) if at else None
     e.duplicate_of = state.get("duplicate_of")
     e.flagged_pii = bool(state.get("flagged_pii"))
+    e.disputed = bool(state.get("disputed"))
 
 
 def verb(action: str) -> str:
@@ -111,5 +118,6 @@ def verb(action: str) -> str:
         DUPLICATE: "duplicate mark",
         EDIT: "edit",
         FLAG_PII: "personal-data flag",
+        SCORE: "scores",
         "entry.corrected": "correction by the expert",
     }.get(action, action)

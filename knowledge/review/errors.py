@@ -29,3 +29,7 @@ class NothingToUndo(ReviewError):
 
 class UndoConflict(ReviewError):
     """The entry changed after the decision being undone; undoing would overwrite that."""
+
+
+class AlreadyReviewed(ReviewError):
+    """This curator has decided on this entry; it waits for other curators' reviews."""

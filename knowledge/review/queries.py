@@ -16,6 +16,7 @@ from knowledge.storage import (
     Expert,
     IndexDeletion,
     Interview,
+    ReviewDecision,
     utcnow,
 )
 from knowledge.vocab import EntryStatus
@@ -42,6 +43,19 @@ def status_of(value: str) -> EntryStatus:
 
 def claimable(actor: str, now: datetime):
     return or_(Entry.claimed_until.is_(None), Entry.claimed_until < now, Entry.claimed_by == actor)
+
+
+def decided_by(actor: str):
+    """The entry has a decision by this curator (for `where`, on Entry)."""
+    return (
+        select(ReviewDecision.id)
+        .where(
+            ReviewDecision.entry_id == Entry.id,
+            ReviewDecision.curator == actor,
+            ReviewDecision.verdict.is_not(None),
+        )
+        .exists()
+    )
 
 
 def live_claim(e: Entry, now: datetime | None = None) -> bool:

@@ -18,14 +18,17 @@ from knowledge.config import Settings
 from knowledge.experts import Earnings, ExpertService
 from knowledge.guides import GuideLibrary
 from knowledge.index import BatchingEmbedder, Hit, Indexer, IndexUnavailable, VectorIndex
-from knowledge.review.audit import SKIP
+from knowledge.review.agreement import Agreement, agreement
+from knowledge.review.audit import BLIND_ACTIONS, SKIP
 from knowledge.review.decisions import Decisions
 from knowledge.review.errors import EntryNotFound, ReviewError
+from knowledge.review.panel import review_fields, rows_of, rubric, sees_others
 from knowledge.review.payouts import payouts, payouts_csv
 from knowledge.review.queries import (
     check_claim,
     claimable,
     curator_id,
+    decided_by,
     missing,
     rows_by_id,
     scoped,
@@ -43,7 +46,7 @@ from knowledge.review.views import (
     summary_of,
     view_fields,
 )
-from knowledge.storage import AuditEvent, Database, Entry, Expert, utcnow
+from knowledge.storage import AuditEvent, Database, Entry, Expert, ReviewDecision, utcnow
 from knowledge.storage.entries import from_bytes, index_guild
 from knowledge.vocab import EntryStatus
 
@@ -91,16 +94,27 @@ class ReviewService(Decisions):
         skipped = select(AuditEvent.entity_id).where(
             AuditEvent.entity == "entry", AuditEvent.action == SKIP, AuditEvent.actor == actor
         )
+        done = (
+            select(func.count())
+            .where(ReviewDecision.entry_id == Entry.id, ReviewDecision.verdict.is_not(None))
+            .scalar_subquery()
+        )
         while True:
             now = utcnow()
-            q = select(Entry.id).where(Entry.status == EntryStatus.pending, claimable(actor, now))
+            q = select(Entry.id).where(
+                Entry.status == EntryStatus.pending,
+                claimable(actor, now),
+                ~decided_by(actor),  # blind review: a curator decides on an entry once
+            )
             if guide is not None:
                 q = q.where(Entry.guide_slug == guide)
             if expert_id is not None:
                 q = q.where(Entry.expert_id == expert_id)
             q = q.order_by(
                 case((Entry.claimed_by == actor, 0), else_=1),
+                case((Entry.disputed.is_(True), 0), else_=1),  # adjudication first
                 case((Entry.id.in_(skipped), 1), else_=0),
+                done.desc(),  # then entries closest to final
                 Entry.id,
             ).limit(20)
             async with self.db.sessions() as s:
@@ -110,7 +124,7 @@ class ReviewService(Decisions):
             for entry_id in candidates:
                 if await self._claim(actor, entry_id, minutes):
                     try:
-                        return await self._card(entry_id)
+                        return await self._card(entry_id, actor)
                     except EntryNotFound:  # withdrawn the moment it was claimed
                         continue
             # Every candidate went to someone else meanwhile: look again.
@@ -128,7 +142,7 @@ class ReviewService(Decisions):
                     raise await missing(s, self.db, entry_id)
                 if e.status == EntryStatus.pending:
                     check_claim(e, actor, utcnow())
-        return await self._card(entry_id)
+        return await self._card(entry_id, actor)
 
     async def skip(self, curator: str, entry_id: int) -> None:
         """Give the entry back to the queue; this curator gets it again only after the rest."""
@@ -146,8 +160,13 @@ class ReviewService(Decisions):
 
     # ---- decisions and edits -------------------------------------------------------------
 
-    async def entry(self, entry_id: int) -> EntryDetail:
-        """One entry with its whole audit history: who decided, and what it said before edits."""
+    async def entry(self, entry_id: int, curator: str | None = None) -> EntryDetail:
+        """One entry with its whole audit history: who decided, and what it said before edits.
+
+        Seen by a curator (`curator`) while it waits for blind reviews they have not given,
+        other curators' decisions, edits and reasons are left out of it.
+        """
+        viewer = curator_id(curator) if curator is not None else None
         async with self.db.sessions() as s:
             row = (await s.execute(with_context().where(Entry.id == entry_id))).first()
             if row is None:
@@ -159,9 +178,12 @@ class ReviewService(Decisions):
                     .order_by(AuditEvent.at, AuditEvent.id)
                 )
             )
+            rows = await rows_of(s, entry_id)
         e, ex, iv = row
+        if not sees_others(e, rows, viewer, self.reviews_needed(e.guide_slug)):
+            events = [a for a in events if a.actor == viewer or a.action not in BLIND_ACTIONS]
         history = [AuditRecord(a.id, a.at, a.actor, a.action, a.before, a.after) for a in events]
-        return EntryDetail(**view_fields(self.guides, e, ex, iv), history=history)
+        return EntryDetail(**self._view(e, ex, iv, rows, viewer), history=history)
 
     async def list(
         self,
@@ -230,13 +252,22 @@ class ReviewService(Decisions):
                     Entry.id == entry_id,
                     Entry.status == EntryStatus.pending,
                     claimable(actor, now),
+                    ~decided_by(actor),
                 )
                 .values(claimed_by=actor, claimed_until=now + timedelta(minutes=minutes))
                 .execution_options(synchronize_session=False)
             )
             return result.rowcount == 1
 
-    async def _card(self, entry_id: int) -> Card:
+    def _view(self, e: Entry, ex: Expert, iv, rows, viewer: str | None) -> dict[str, Any]:
+        n = self.reviews_needed(e.guide_slug)
+        criteria = rubric(self.guides, e.guide_slug)
+        return {
+            **view_fields(self.guides, e, ex, iv),
+            **review_fields(e, rows, viewer, n, criteria),
+        }
+
+    async def _card(self, entry_id: int, viewer: str) -> Card:
         async with self.db.sessions() as s:
             row = (await s.execute(with_context().where(Entry.id == entry_id))).first()
             if row is None:
@@ -244,11 +275,12 @@ class ReviewService(Decisions):
             pending = await s.scalar(
                 select(func.count()).select_from(Entry).where(Entry.status == EntryStatus.pending)
             )
+            rows = await rows_of(s, entry_id)
         e, ex, iv = row
         vector = from_bytes(e.embedding) if e.embedding else await self._embed(e.final_answer)
         similar, duplicate = await self._neighbours(e, vector)
         return Card(
-            **view_fields(self.guides, e, ex, iv),
+            **self._view(e, ex, iv, rows, viewer),
             similar=similar,
             duplicate_of_approved=duplicate,
             pending_total=int(pending or 0),
@@ -297,6 +329,10 @@ class ReviewService(Decisions):
 
     async def stats(self) -> ReviewStats:
         return await review_stats(self.db)
+
+    async def agreement(self) -> Agreement:
+        """Krippendorff's alpha between curators over this view's blind reviews."""
+        return await agreement(self.db)
 
     async def payouts(
         self, since: datetime | None = None, until: datetime | None = None

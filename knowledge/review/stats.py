@@ -1,4 +1,5 @@
-"""Counts for curators: entries by status, guide and expert, backlog, decisions per day."""
+"""Counts for curators: entries by status, guide and expert, backlog, decisions per day,
+agreement between curators."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from knowledge.review.agreement import Agreement, agreement
 from knowledge.review.audit import DECISIONS, UNDO
 from knowledge.storage import AuditEvent, Database, Entry, Expert, utcnow
 from knowledge.vocab import EntryStatus
@@ -54,6 +56,7 @@ class ReviewStats:
     oldest_pending_at: datetime | None
     decisions_per_day: list[DayCount]  # the last THROUGHPUT_DAYS days (UTC), oldest first
     decisions_by_curator: dict[str, int]  # over the same days, most first
+    agreement: Agreement | None = None  # between curators, over blind reviews
 
     @property
     def backlog_by_guide(self) -> dict[str, int]:
@@ -144,4 +147,5 @@ async def review_stats(db: Database) -> ReviewStats:
         oldest_pending_at=oldest,
         decisions_per_day=[DayCount(d, n) for d, n in days.items()],
         decisions_by_curator=dict(curators.most_common()),
+        agreement=await agreement(db),
     )

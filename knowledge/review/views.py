@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from knowledge.guides import GuideLibrary
+from knowledge.guides import Criterion, GuideLibrary
 from knowledge.index import Hit
+from knowledge.review.panel import Vote
 from knowledge.review.queries import live_claim
 from knowledge.storage import Entry, Expert, Interview
 
@@ -56,6 +57,17 @@ class EntryView(EntrySummary):
     asked: str | None = None  # the question as it was put to the expert
     followup: bool = False  # asked as a follow-up, not as the guide words it
     focus: str | None = None  # the expert's phrase the follow-up asked about
+    # Blind review (knowledge/review/panel.py): decisions needed and made, whether they
+    # disagree, the viewer's own (edits and scores before deciding too), others' decisions
+    # only when the viewer may see them, and the guide's rubric.
+    reviews_needed: int = 1
+    reviews_done: int = 0
+    disputed: bool = False
+    adjudication: bool = False  # disputed, and this viewer may adjudicate
+    mine: Vote | None = None
+    decisions: list[Vote] = field(default_factory=list)
+    rubric: list[Criterion] = field(default_factory=list)
+    mean_scores: dict[str, float] = field(default_factory=dict)  # per criterion, decisions seen
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +115,10 @@ class Decision:
     changed: bool
     previous_status: str
     audit_id: int | None = None
+    # "final" (the entry took it), "waiting" (recorded blind: more reviews needed, see
+    # reviews_left), "disputed" (the reviews disagree: an adjudicator decides), "pending".
+    outcome: str = "final"
+    reviews_left: int = 0
 
 
 def summary_fields(e: Entry, ex: Expert) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """SQL storage, the source of truth: models, the session factory, migrations, entry hashing."""
 
 from knowledge.storage import entries as _entries  # noqa: F401  (registers the hash event)
-from knowledge.storage.db import Database, DatabaseError, upgrade
+from knowledge.storage.db import Database, DatabaseError, unavailable, upgrade
 from knowledge.storage.models import (
     AuditEvent,
     Base,
@@ -15,6 +15,7 @@ from knowledge.storage.models import (
     IndexDeletion,
     Interview,
     PayRecord,
+    ReviewDecision,
     Tenanted,
     TextVector,
     Turn,
@@ -25,6 +26,7 @@ from knowledge.storage.tenancy import EVERYTHING, TERMINAL, Scope
 from knowledge.vocab import EntryStatus, InterviewStatus, TurnStatus
 
 __all__ = [
+    "unavailable",
     "EVERYTHING",
     "TERMINAL",
     "AuditEvent",
@@ -43,6 +45,7 @@ __all__ = [
     "Interview",
     "InterviewStatus",
     "PayRecord",
+    "ReviewDecision",
     "Scope",
     "Tenanted",
     "TextVector",

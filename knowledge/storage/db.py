@@ -8,6 +8,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -109,8 +111,44 @@ class Database:
                 ) from None
             raise
 
+    async def pending_migrations(self) -> list[str]:
+        """The migrations not yet applied to this database, oldest first (empty: up to date)."""
+        script = ScriptDirectory.from_config(alembic_config())
+
+        def applied(conn) -> tuple[str, ...]:
+            return tuple(MigrationContext.configure(conn).get_current_heads())
+
+        async with self.engine.connect() as conn:
+            current = await conn.run_sync(applied)
+        revisions = script.iterate_revisions("heads", current or "base")
+        return [r.revision for r in reversed(list(revisions))]
+
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """Why the database cannot be reached, when `exc` says it cannot; None for other errors.
+
+    The reason is the driver's first line, never the statement or its parameters (an expert's
+    words) and never the URL (credentials).
+    """
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, sa.DBAPIError):
+        if not (
+            isinstance(exc, sa.OperationalError | sa.InterfaceError) or exc.connection_invalidated
+        ):
+            return None
+        reason = str(exc.orig) if exc.orig is not None else type(exc).__name__
+    elif isinstance(exc, sa.DisconnectionError | sa.TimeoutError | OSError):
+        reason = str(exc) or type(exc).__name__
+    elif type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__:
+        reason = str(exc) or type(exc).__name__
+    else:
+        return None
+    reason = (reason.strip().splitlines() or [type(exc).__name__])[0]
+    return reason[:160]
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -219,6 +219,8 @@ class Entry(Tenanted, Base):
     decided_at: Mapped[datetime | None]
     duplicate_of: Mapped[int | None] = mapped_column(Integer)
     flagged_pii: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Its blind reviews disagree: it waits for an adjudicator (`review_decisions` holds them).
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[datetime | None]
     # float32 vector of `answer`, so Chroma can be rebuilt without re-encoding.
@@ -261,6 +263,36 @@ class AuditEvent(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReviewDecision(Tenanted, Base):
+    """One curator's decision on one entry: their verdict, reason, edits and rubric scores.
+
+    An entry needs `reviews_per_entry` of these (kind "review", by different curators) before it
+    is final; when they disagree, one more (kind "adjudication") by a curator who has not
+    reviewed it decides. A row whose `verdict` is NULL holds edits or scores made before the
+    curator decided. Its server is its entry's.
+    """
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "curator"),
+        Index("ix_review_decisions_curator", "curator"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
+    curator: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16), default="review")  # review, adjudication
+    verdict: Mapped[str | None] = mapped_column(String(16))  # approved, rejected, duplicate
+    reason: Mapped[str | None] = mapped_column(Text)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    edited_question: Mapped[str | None] = mapped_column(Text)
+    edited_answer: Mapped[str | None] = mapped_column(Text)
+    # Rubric scores by criterion name: {"specificity": 4}.
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class IndexDeletion(Base):

@@ -46,7 +46,7 @@ class Scope:
             return EVERYTHING
         if value == "terminal":
             return TERMINAL
-        if value.isdigit() and int(value) > 0:
+        if value.isascii() and value.isdigit() and 0 < int(value) < 2**63:  # a 64-bit snowflake
             return cls.server(int(value))
         raise ValueError(f"{text!r} is not a server id, 'terminal' or 'all'")
 

@@ -85,6 +85,23 @@ class Child:
         raw = await self.stdout.readline()
         return raw.decode("utf-8", "replace").rstrip("\n") if raw else None
 
+    async def until(self, needle: str) -> list[str]:
+        """The lines printed up to (and with) the first one holding `needle`."""
+        seen = []
+        while (line := await self.line()) is not None:
+            seen.append(line)
+            if needle in line:
+                return seen
+        raise AssertionError(f"{needle!r} never came; the process printed {seen}")
+
+    async def rest(self) -> list[str]:
+        """Every line left, up to the end of the output."""
+        return [line async for line in self._lines()]
+
+    async def _lines(self):
+        while (line := await self.line()) is not None:
+            yield line
+
     def send(self, text: str) -> bool:
         try:
             os.write(self.stdin, (text + "\n").encode())

@@ -20,7 +20,7 @@ from bot.exts.interview._answers import PendingAnswer
 from bot.exts.interview._routes import Route, Routes
 from bot.exts.interview._views import correct_view, question_view
 from bot.messages import send_long, sentence
-from knowledge.interview import Ask, InterviewError, NotActive, NotFound, Reply
+from knowledge.interview import Ask, InterviewError, NotActive, NotFound, NotSaved, Reply
 from knowledge.services import Services
 
 log = logging.getLogger(__name__)
@@ -89,12 +89,20 @@ class Conversation:
         try:
             async with channel.typing():
                 reply = await self.engine.answer(
-                    route.interview_id, pend.text(), references=pend.references() or None
+                    route.interview_id,
+                    pend.text(),
+                    turn_id=pend.turn_id,  # a retry of an answer already stored is not stored twice
+                    references=pend.references() or None,
                 )
         except (NotActive, NotFound) as e:
             log.info("interview %s no longer takes answers: %s", route.interview_id, e)
             self.routes.drop(route)
             return False
+        except NotSaved:  # the engine logged why; the words stay in memory and in the channel
+            raise InterviewError(
+                "I couldn't save your answer: the database is unavailable right now. It is not "
+                "lost: press Done (or `/interview next`) in a moment to send it again."
+            ) from None
         except Exception:
             # The words stay in memory (and in the channel): Done tries again.
             log.exception("interview %s: the answer could not be stored", route.interview_id)

@@ -17,6 +17,7 @@ from bot.exts.interview._routes import runs
 from bot.exts.interview._views import resume_view
 from bot.identity import parse_interview_channel
 from knowledge.interview.reminders import Reminder, claim_due
+from knowledge.ops import metrics
 from knowledge.services import Services
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class Reminders:
         for r in due:
             if await self._post(r):
                 sent += 1
+                metrics.REMINDERS.inc()
         return sent
 
     def _ours(self, r: Reminder) -> bool:

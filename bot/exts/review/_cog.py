@@ -40,6 +40,7 @@ from knowledge.review import (
     EDIT,
     FLAG_PII,
     REJECT,
+    SCORE,
     Card,
     ReviewError,
     ReviewService,
@@ -128,7 +129,7 @@ class ReviewCog(
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with refusals(interaction):
-            detail = await self._review(interaction).entry(id)
+            detail = await self._review(interaction).entry(id, curator_id(interaction.user))
             text = _render.entry_text(detail, guild_id=interaction.guild_id)
             if len(split_message(text)) <= ENTRY_MESSAGES:
                 await tell(interaction, text)
@@ -249,7 +250,7 @@ class ReviewCog(
             return
         if action == "edit":
             try:
-                e = await self._review(interaction).entry(entry_id)
+                e = await self._review(interaction).entry(entry_id, curator_id(interaction.user))
             except TacitError as err:
                 await tell(interaction, sentence(str(err)))
                 return
@@ -318,6 +319,19 @@ class ReviewCog(
             note = sentence(str(err))
         await self._show_again(interaction, entry_id, queue, note=note)
 
+    async def score_chosen(
+        self, interaction: discord.Interaction, entry_id: int, name: str, value: int, queue: Queue
+    ) -> None:
+        await interaction.response.defer()
+        try:
+            d = await self._review(interaction).score(
+                curator_id(interaction.user), entry_id, {name: value}
+            )
+            note = _render.decision_note(d, action=SCORE)
+        except TacitError as err:
+            note = sentence(str(err))
+        await self._show_again(interaction, entry_id, queue, note=note)
+
     # ---- cards -------------------------------------------------------------------------------
 
     async def _show_next(
@@ -357,7 +371,13 @@ class ReviewCog(
         embed = _render.card_embed(
             card, guild_id=interaction.guild_id, duplicate_threshold=threshold
         )
-        view = card_view(card.entry_id, queue, _duplicate_target(card, threshold))
+        view = card_view(
+            card.entry_id,
+            queue,
+            _duplicate_target(card, threshold),
+            card.rubric,
+            card.mine.scores if card.mine else None,
+        )
         await interaction.edit_original_response(
             content=_render.clip(note, _render.MESSAGE_LIMIT) if note else None,
             embed=embed,

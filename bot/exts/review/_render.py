@@ -20,6 +20,7 @@ from knowledge.review import (
     EDIT,
     FLAG_PII,
     REJECT,
+    SCORE,
     SKIP,
     UNDO,
     AuditRecord,
@@ -29,7 +30,9 @@ from knowledge.review import (
     EntryView,
     ReviewStats,
     SearchHit,
+    Vote,
 )
+from knowledge.review.agreement import Agreement
 from knowledge.vocab import Platform
 
 DESCRIPTION_LIMIT = 4096
@@ -50,6 +53,7 @@ VERBS = {
     DUPLICATE: "marked as a duplicate",
     EDIT: "edited",
     FLAG_PII: "flagged for personal data",
+    SCORE: "scored",
     UNDO: "undid a change",
     SKIP: "skipped",
     "entry.corrected": "corrected their own answer",
@@ -159,6 +163,9 @@ def card_embed(card: Card, *, guild_id: int | None, duplicate_threshold: float) 
     notes = _notes(card)
     if notes:
         embed.add_field(name="Notes", value=clip(notes, FIELD_LIMIT), inline=False)
+    review = review_field(card)
+    if review is not None:
+        embed.add_field(name=review[0], value=clip(review[1], FIELD_LIMIT), inline=False)
     footer = f"{card.pending_total} pending in all"
     if card.claimed_until:
         footer += f" · yours until {card.claimed_until:%H:%M} UTC"
@@ -203,15 +210,61 @@ def _notes(e: EntryView) -> str:
     return "\n".join(notes)
 
 
+def vote_line(v: Vote) -> str:
+    what = {"approved": "approved", "rejected": "rejected", "duplicate": "marked a duplicate"}
+    line = f"{who(v.curator)} {what.get(v.verdict or '', v.verdict or 'has not decided')}"
+    if v.duplicate_of:
+        line += f" of entry {v.duplicate_of}"
+    if v.reason:
+        line += f": “{snippet(v.reason, 200)}”"
+    if v.edited_question:
+        line += f"\n  edited question: *{snippet(v.edited_question, 150)}*"
+    if v.edited_answer:
+        line += f"\n  edited answer: *{snippet(v.edited_answer, 250)}*"
+    if v.scores:
+        line += "\n  scores: " + ", ".join(f"{k} {n}" for k, n in v.scores.items())
+    return line
+
+
+def review_field(e: EntryView) -> tuple[str, str] | None:
+    """Blind review on a card: how many decisions, and for an adjudicator both of them."""
+    if e.adjudication:
+        lines = [vote_line(v) for v in e.decisions]
+        lines.append("The reviews disagree: your decision settles it.")
+        return "⚖️ Adjudication", "\n".join(lines)
+    if e.reviews_needed <= 1 and not e.disputed:
+        return None
+    text = f"Blind review: {e.reviews_done} of {e.reviews_needed} decisions made."
+    if e.status == "pending" and not e.decisions:
+        text += " Other curators' decisions stay hidden until you decide."
+    if e.mine is not None and e.mine.verdict is None and (e.edited or e.mine.scores):
+        text += " Your edits and scores count when you decide."
+    if e.decisions:
+        text += "\n" + "\n".join(vote_line(v) for v in e.decisions)
+    return "Review", text
+
+
 def decision_note(d: Decision, *, action: str) -> str:
     """What the last button did, shown above the next card."""
     e = d.entry
+    if d.changed and d.outcome == "waiting" and action != SCORE and action != EDIT:
+        left = d.reviews_left
+        return (
+            f"Recorded your decision on entry {e.entry_id}: it needs {left} more review"
+            f"{'s' if left != 1 else ''} by other curators before it is final."
+        )
+    if d.changed and d.outcome == "disputed" and action not in (SCORE, EDIT):
+        return (
+            f"Recorded your decision on entry {e.entry_id}: the reviews disagree, so it goes "
+            "to another curator to adjudicate."
+        )
     text = {
         APPROVE: f"Approved entry {e.entry_id}.",
         REJECT: f"Rejected entry {e.entry_id}.",
         DUPLICATE: f"Marked entry {e.entry_id} as a duplicate of entry {e.duplicate_of}.",
         EDIT: f"Saved your edit of entry {e.entry_id}.",
         FLAG_PII: f"Flagged entry {e.entry_id} for personal data.",
+        SCORE: f"Saved your score on entry {e.entry_id}.",
     }.get(action, f"Entry {e.entry_id}: done.")
     if not d.changed:
         text = f"Entry {e.entry_id} was already so: nothing changed."
@@ -272,6 +325,9 @@ def entry_text(d: EntryDetail, *, guild_id: int | None) -> str:
         if d.original_answer != d.answer:
             label = "**The expert's first answer**" if d.corrected else "**The expert's answer**"
             lines += ["", label, d.original_answer]
+    review = review_field(d)
+    if review is not None:
+        lines += ["", f"**{review[0]}**", review[1]]
     lines += ["", "**History**"]
     lines += [history_line(ev) for ev in d.history[-25:]] or ["No decisions or edits yet."]
     if len(d.history) > 25:
@@ -349,8 +405,37 @@ def stats_embed(st: ReviewStats) -> discord.Embed:
     ]
     throughput += [f"{who(c)}: {n}" for c, n in st.decisions_by_curator.items()]
     embed.add_field(name="Throughput", value=_lines(throughput, FIELD_LIMIT), inline=False)
+    ag = st.agreement
+    if ag is not None and ag.reviewed:
+        embed.add_field(
+            name="Agreement", value=_lines(agreement_lines(ag), FIELD_LIMIT), inline=False
+        )
     embed.set_image(url=f"attachment://{CHART_NAME}")
     return embed
+
+
+def _alpha(a) -> str:
+    value = "undefined" if a.alpha is None else f"{a.alpha:.2f}"
+    return f"α {value} over {a.items}"
+
+
+def agreement_lines(ag: Agreement) -> list[str]:
+    """Krippendorff's alpha between curators, as /review stats shows it."""
+    o = ag.overall
+    lines = [
+        f"Verdicts: {_alpha(o)} entries reviewed by two or more curators ({o.agreed} agreed), "
+        f"{ag.adjudicated} adjudicated."
+    ]
+    lines += [f"{g}: {_alpha(a)}" for g, a in ag.by_guide.items()]
+    lines += [f"{who(p.curators[0])} & {who(p.curators[1])}: {_alpha(p)}" for p in ag.by_pair]
+    for name in sorted({*ag.rubric, *ag.mean_scores}):
+        mean, a = ag.mean_scores.get(name), ag.rubric.get(name)
+        lines.append(
+            f"Rubric {name}: mean {mean:.2f}" if mean is not None else f"Rubric {name}: no scores"
+        )
+        if a is not None:
+            lines[-1] += f", {_alpha(a)} (interval)"
+    return lines
 
 
 def payouts_text(rows: list[Earnings], period: str) -> str:

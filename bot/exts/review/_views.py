@@ -1,6 +1,7 @@
 """The review card's buttons and forms. Buttons carry the entry id (and the queue's filters) in
 their custom_id, so a card still works after the bot restarts; every callback checks again that
-the user is a curator, then hands over to the cog, which calls the review service."""
+the user is a curator, then hands over to the cog, which calls the review service. A guide's
+rubric adds one select menu per criterion (a score is part of the curator's decision)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Protocol
 import discord
 
 from bot.checks import is_curator, refuse_unserved
+from knowledge.guides import Criterion
 
 CUSTOM_ID_LIMIT = 100
 TEXT_INPUT_LIMIT = 4000  # the most a modal's text field can hold
@@ -60,6 +62,10 @@ class ReviewActions(Protocol):
 
     async def pii_submitted(
         self, interaction: discord.Interaction, entry_id: int, note_text: str, queue: Queue
+    ) -> None: ...
+
+    async def score_chosen(
+        self, interaction: discord.Interaction, entry_id: int, name: str, value: int, queue: Queue
     ) -> None: ...
 
 
@@ -129,12 +135,81 @@ class ReviewButton(
         await _cog(interaction).button(interaction, self.action, self.entry_id, self.queue, self.of)
 
 
-def card_view(entry_id: int, queue: Queue, duplicate_of: int | None) -> discord.ui.View:
+class ScoreSelect(
+    discord.ui.DynamicItem[discord.ui.Select],
+    template=(
+        r"tacit:review:score:(?P<entry>\d+):(?P<name>[a-z][a-z0-9_]*)"
+        r"(?::g(?P<guide>[a-z0-9-]+))?(?::x(?P<expert>\d+))?"
+    ),
+):
+    """One rubric criterion of the entry's guide: pick a score (part of your decision)."""
+
+    def __init__(
+        self,
+        entry_id: int,
+        name: str,
+        queue: Queue = Queue(),
+        criterion: Criterion | None = None,
+        chosen: int | None = None,
+        row: int = 2,
+    ) -> None:
+        self.entry_id, self.name, self.queue = entry_id, name, queue
+        head = f"tacit:review:score:{entry_id}:{name}"
+        custom_id = head + queue.suffix()
+        if len(custom_id) > CUSTOM_ID_LIMIT:
+            custom_id = head
+        if criterion is not None:
+            options = [
+                discord.SelectOption(label=f"{name}: {n}", value=str(n), default=n == chosen)
+                for n in range(criterion.min, criterion.max + 1)
+            ]
+            placeholder = f"{name} ({criterion.min}-{criterion.max}): {criterion.description}"
+        else:  # rebuilt from a click: only the custom_id matters
+            options, placeholder = [discord.SelectOption(label="-", value="0")], None
+        super().__init__(
+            discord.ui.Select(
+                custom_id=custom_id,
+                placeholder=placeholder[:150] if placeholder else None,
+                options=options,
+                row=row,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str], /
+    ) -> ScoreSelect:
+        queue = Queue(match["guide"], int(match["expert"]) if match["expert"] else None)
+        return cls(int(match["entry"]), match["name"], queue)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await refuse(interaction)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        values = (interaction.data or {}).get("values") or []
+        if not values or not values[0].isdigit():
+            await interaction.response.defer()
+            return
+        await _cog(interaction).score_chosen(
+            interaction, self.entry_id, self.name, int(values[0]), self.queue
+        )
+
+
+def card_view(
+    entry_id: int,
+    queue: Queue,
+    duplicate_of: int | None,
+    rubric: list[Criterion] = (),
+    scores: dict[str, int] | None = None,
+) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for action in ("approve", "reject", "edit", "skip", "pii"):
         view.add_item(ReviewButton(action, entry_id, queue))
     if duplicate_of is not None:
         view.add_item(ReviewButton("dup", entry_id, queue, duplicate_of))
+    for row, c in enumerate(rubric[:3], start=2):  # rows 0 and 1 hold the buttons
+        chosen = (scores or {}).get(c.name)
+        view.add_item(ScoreSelect(entry_id, c.name, queue, c, chosen, row))
     return view
 
 

@@ -100,12 +100,12 @@ def detect_format(path: Path) -> str:
     """hf for a folder; else from the keys of the first non-empty line."""
     if path.is_dir():
         return "hf"
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             if line.strip():
                 try:
                     keys = set(json.loads(line))
-                except (ValueError, TypeError):
+                except (ValueError, TypeError, RecursionError):
                     break
                 if "messages" in keys:
                     return "openai"
@@ -349,8 +349,13 @@ def check_file(
     tokens = token_counter() if fmt == "openai" else None
     problems: list[Problem] = []
     examples = 0
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                problems.append(Problem(n, f"not UTF-8 text (byte {e.start + 1})"))
+                continue
             if not line.strip():
                 problems.append(Problem(n, "empty line"))
                 continue
@@ -358,6 +363,9 @@ def check_file(
                 obj = json.loads(line)
             except ValueError as e:
                 problems.append(Problem(n, f"not valid JSON: {e}"))
+                continue
+            except RecursionError:
+                problems.append(Problem(n, "not valid JSON here: nested too deeply"))
                 continue
             examples += 1
             if fmt == "openai":

@@ -101,6 +101,10 @@ def _env(db: str, chroma: str, server, *, shard: int | None = None) -> dict[str,
     return env
 
 
+def _workers_ready(folder: Path) -> bool:
+    return all(b"ready" in (folder / f"worker{i}.log").read_bytes() for i in range(WORKERS))
+
+
 def _is_question(m) -> bool:
     return any(c.startswith("tacit:done:") for c in m.custom_ids)
 
@@ -159,15 +163,13 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
                     "knowledge.cli",
                     "worker",
                     env=_env(db, chroma_url, server),
-                    stdout=open(folder / f"worker{i}.log", "wb"),
+                    stdout=open(folder / f"worker{i}.log", "wb"),  # noqa: ASYNC230
                     stderr=subprocess.STDOUT,
                 )
                 for i in range(WORKERS)
             ]
             async with asyncio.timeout(300):  # the workers have their model loaded
-                while not all(
-                    b"ready" in (folder / f"worker{i}.log").read_bytes() for i in range(WORKERS)
-                ):
+                while not _workers_ready(folder):  # noqa: ASYNC110 (polling their log files)
                     await asyncio.sleep(0.5)
             limit = asyncio.Semaphore(20)
 
@@ -197,7 +199,7 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
                                     select(func.count()).select_from(Entry).where(owed())
                                 )
                             )
-                        await asyncio.sleep(0.5)
+                        await asyncio.sleep(0.5)  # noqa: ASYNC110 (polling log files)
                 finally:
                     await probe.close()
 

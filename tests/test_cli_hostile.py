@@ -171,6 +171,7 @@ ARG = st.one_of(
 
 @settings(
     max_examples=40,
+    derandomize=True,  # the same examples every run: CI never flakes on a new one
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking costs minutes here
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -251,7 +251,9 @@ def one(fmt: str, folder: Path, pii: str | None = None) -> dict:
 
                 shutil.rmtree(out)
             t = time.perf_counter()
-            report = await export(svc, ExportOptions(out=out, format=fmt, split=0.1, pii=pii))
+            report = await export(
+                svc, ExportOptions(out=out, format=fmt, split=0.1, pii=pii, turns="both")
+            )
             seconds = time.perf_counter() - t
             erase = await _erase_one_expert(svc, fmt, report) if pii is None else None
         finally:

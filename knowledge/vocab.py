@@ -42,6 +42,7 @@ class ExportFormat(StrEnum):
     sharegpt = "sharegpt"
     alpaca = "alpaca"  # single-turn only
     hf = "hf"  # a Hugging Face dataset folder (parquet per split + card)
+    dpo = "dpo"  # preference pairs, TRL's conversational prompt/chosen/rejected JSONL
 
 
 class Turns(StrEnum):

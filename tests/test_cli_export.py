@@ -35,7 +35,10 @@ def project(tmp_path_factory) -> Path:
 
 def test_export_writes_the_split_files_and_a_summary(project, tmp_path):
     out = tmp_path / "train.jsonl"
-    r = tacit(["export", "--format", "openai", "--out", str(out), "--split", "0.5"], project)
+    r = tacit(
+        ["export", "--format", "openai", "--out", str(out), "--split", "0.5", "--turns", "both"],
+        project,
+    )
     assert r.returncode == 0, r.stderr
     # MedQuAD answers two of these questions with the same text: 7 single-turn examples kept of
     # 8 answers, and 2 interviews.
@@ -55,7 +58,8 @@ def test_export_to_an_hf_folder_that_check_accepts(project, tmp_path):
     out = tmp_path / "hf"
     r = tacit(["export", "--format", "hf", "--out", str(out), "--turns", "single"], project)
     assert r.returncode == 0, r.stderr
-    assert (out / "README.md").exists() and (out / "data" / "train-00000-of-00001.parquet").exists()
+    data = out / "data" / "single" / "train-00000-of-00001.parquet"
+    assert (out / "README.md").exists() and data.exists()
     check = tacit(["export", "--check", str(out)], project)
     assert check.returncode == 0, check.stdout + check.stderr
 

@@ -131,7 +131,7 @@ async def test_a_jsonl_export_passes_its_check_and_loads_with_datasets(
 ):
     import datasets
 
-    report = await export(services, opts(tmp_path, fmt, split=0.3, seed=5))
+    report = await export(services, opts(tmp_path, fmt, split=0.3, seed=5, turns="both"))
     train, val = jsonl_paths(report.out, ["train", "validation"]).values()
     assert report.examples["train"] and report.examples["validation"]
     for path in (train, val):
@@ -153,10 +153,12 @@ async def test_a_jsonl_export_passes_its_check_and_loads_with_datasets(
 
 
 @pytest.mark.asyncio
-async def test_an_openai_line_holds_messages_and_nothing_else(services, corpus, tmp_path):
+async def test_an_openai_line_holds_its_id_and_messages_and_nothing_else(
+    services, corpus, tmp_path
+):
     report = await export(services, opts(tmp_path, "openai"))
     for rec in lines(report.out):
-        assert list(rec) == ["messages"]
+        assert list(rec) == ["id", "messages"]
         roles = [m["role"] for m in rec["messages"]]
         assert roles[0] == "system" and "assistant" in roles
         assert all(set(m) == {"role", "content"} and m["content"].strip() for m in rec["messages"])
@@ -174,28 +176,61 @@ async def test_the_system_message_is_the_guides_persona(services, corpus, tmp_pa
 @pytest.mark.asyncio
 async def test_an_hf_folder_has_a_card_and_loads_with_load_dataset(services, corpus, tmp_path):
     import datasets
-    import yaml
+    from huggingface_hub import DatasetCard, DatasetCardData
 
     report = await export(services, opts(tmp_path, "hf", split=0.3, seed=2))
     folder = report.out
-    card = (folder / "README.md").read_text()
-    header = yaml.safe_load(card.split("---\n")[1])
+    card = DatasetCard.load(folder / "README.md")
+    header = card.data.to_dict()
+    # The card parses strictly and round-trips through huggingface_hub's DatasetCardData.
+    assert DatasetCardData(**header).to_dict() == header
     assert header["license"] == "cc-by-4.0" and header["language"] == ["en"]
+    assert header["annotations_creators"] == ["expert-generated"]
     assert header["size_categories"] == ["n<1K"]
-    splits = {s["name"]: s["num_examples"] for s in header["dataset_info"]["splits"]}
-    assert splits == {
-        "train": report.examples["train"],
-        "validation": report.examples["validation"],
+    configs = {c["config_name"]: c for c in header["configs"]}
+    assert list(configs) == ["multi", "single"] and configs["single"]["default"] is True
+    infos = {i["config_name"]: i for i in header["dataset_info"]}
+    singles = {s["name"]: s for s in infos["single"]["splits"]}
+    assert {k: v["num_examples"] for k, v in singles.items()} == {
+        "train": report.parts["single/train"],
+        "validation": report.parts["single/validation"],
     }
-    assert "| litigator | " in card and "| physician | " in card  # counts per profession
-    assert "| `job_smarts` |" in card or "| `background` |" in card  # counts per probe type
-    ds = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "hf-cache"))
-    assert set(ds) == {"train", "validation"}
-    assert ds["train"].num_rows == report.examples["train"]
-    row = ds["train"][0]
-    assert set(row) == {"id", "kind", "guide", "profession", "probes", "messages"}
-    assert row["messages"][0]["role"] == "system"
+    assert sum(s["num_examples"] for i in infos.values() for s in i["splits"]) == report.written
+    for section in ("## Personal data", "## Bias, risks and limitations", "## Review"):
+        assert section in card.text
+    assert services.settings.embeddings.model.removeprefix("bundled:") in card.text
+    assert "| litigator | " in card.text and "| physician | " in card.text
+    assert "| `job_smarts` |" in card.text or "| `background` |" in card.text
+
+    single = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "hf-cache"))
+    multi = datasets.load_dataset(str(folder), "multi", cache_dir=str(tmp_path / "hf-cache"))
+    assert set(single) == {"train", "validation"}
+    assert {r["kind"] for r in single["train"]} == {"single"}  # no answer twice in a split
+    assert {r["kind"] for r in multi["train"]} == {"multi"}
+    # What datasets measured is what the card says: num_bytes and num_examples per split.
+    assert single["train"].info.splits["train"].num_bytes == singles["train"]["num_bytes"]
+    assert single["train"].num_rows == singles["train"]["num_examples"]
+    row = single["train"][0]
+    assert set(row) == {"id", "kind", "guide", "profession", "probes", "licence", "messages"}
+    assert row["messages"][0]["role"] == "system" and row["licence"] == "CC-BY-4.0"
     assert check_file(folder, "hf") == []
+
+
+@pytest.mark.asyncio
+async def test_the_hf_check_fails_on_a_card_datasets_only_partly_reads(services, corpus, tmp_path):
+    import yaml
+
+    report = await export(services, opts(tmp_path, "hf", turns="single"))
+    readme = report.out / "README.md"
+    _, head, body = readme.read_text().split("---\n", 2)
+    header = yaml.safe_load(head)
+    info = header["dataset_info"]  # one config: a mapping, as datasets writes it
+    for split in info["splits"]:
+        del split["num_bytes"]  # what tacit's cards used to lack
+    readme.write_text("---\n" + yaml.safe_dump(header) + "---\n" + body)
+    problems = check_file(report.out, "hf")
+    assert any("num_bytes" in p.message for p in problems)
+    assert any("datasets warned" in p.message and "Ignoring" in p.message for p in problems)
 
 
 # ---- who is never exported -------------------------------------------------------------------
@@ -463,7 +498,7 @@ async def test_provenance_traces_every_example_to_its_entries_and_interview(
             row = by_id[e["entry_id"]]
             assert row.interview_id == p["interview_id"]
             assert pseudonyms[row.expert_id] == p["expert"]
-            assert e["curator"] == CURATOR and e["decided_at"]
+            assert e["curator"].startswith("curator-") and e["decided_at"]
             assert e["probe"] == row.probe and p["guide"] == row.guide_slug
             assert e["edited"] is False
             async with services.db.sessions() as s:
@@ -473,6 +508,40 @@ async def test_provenance_traces_every_example_to_its_entries_and_interview(
             assert p["id"] == f"entry-{p['entry_ids'][0]}"
         else:
             assert p["id"] == f"interview-{p['interview_id']}"
+    # One curator decided everything: one pseudonym, and their login appears nowhere.
+    assert len({e["curator"] for p in prov for e in p["entries"]}) == 1
+    assert "carla" not in report.out.with_name("ds-openai.provenance.jsonl").read_text()
+
+
+def provenance_of(report) -> list[dict]:
+    if report.format == "hf":
+        return lines(report.out / "provenance.jsonl")
+    return lines(report.out.with_name(f"ds-{report.format}.provenance.jsonl"))
+
+
+def row_ids(report) -> list[str]:
+    import pyarrow.parquet as pq
+
+    if report.format == "hf":
+        files = sorted(report.out.glob("data/**/*.parquet"))
+        return [i for f in files for i in pq.read_table(f, columns=["id"])["id"].to_pylist()]
+    return [rec["id"] for rec in lines(report.out)]
+
+
+@pytest.mark.parametrize("fmt", ["openai", "sharegpt", "alpaca", "hf"])
+@pytest.mark.asyncio
+async def test_every_row_carries_the_id_its_provenance_is_keyed_by_stable_across_exports(
+    services, corpus, tmp_path, fmt
+):
+    first = await export(services, opts(tmp_path / "a", fmt, turns="single"))
+    again = await export(services, opts(tmp_path / "b", fmt, turns="single"))
+    ids = row_ids(first)
+    assert ids and len(set(ids)) == len(ids) and ids == row_ids(again)
+    assert sorted(p["id"] for p in provenance_of(first)) == sorted(ids)
+    curators = [
+        {e["curator"] for p in provenance_of(r) for e in p["entries"]} for r in (first, again)
+    ]
+    assert len(curators[0]) == 1 and curators[0] == curators[1]  # the same pseudonym each time
 
 
 @pytest.mark.asyncio

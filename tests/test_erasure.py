@@ -78,7 +78,7 @@ async def test_forgetting_rewrites_an_export_without_the_expert(services, tmp_pa
     for answer in LAWYER:  # the other expert's examples stay
         assert words(answer)[:120] in text
     for path in files:
-        if "provenance" not in path.name:
+        if path.suffix == ".jsonl" and "provenance" not in path.name:
             assert [p for p in check_file(path, "openai") if p.level == "error"] == []
     prov = [json.loads(line) for line in (tmp_path / "d.provenance.jsonl").read_text().splitlines()]
     assert {p["expert"] for p in prov} == {law.pseudonym}
@@ -94,7 +94,7 @@ async def test_forgetting_rewrites_an_export_without_the_expert(services, tmp_pa
 async def test_withdrawing_one_entry_takes_its_examples_out_and_leaves_the_rest(services, tmp_path):
     doc, doc_ids, _, law_ids = await approved_corpus(services)
     out = tmp_path / "d.jsonl"
-    await export(services, ExportOptions(out=out, pii="off"))
+    await export(services, ExportOptions(out=out, pii="off", turns="both"))
     done = await services.experts.withdraw([doc.id], doc_ids[1])
     # its single-turn example and its interview's conversation go; the other entries stay
     assert done.copies.examples_removed == 2
@@ -108,6 +108,7 @@ async def test_withdrawing_one_entry_takes_its_examples_out_and_leaves_the_rest(
 
 async def test_a_hugging_face_folder_is_rewritten_and_its_card_recounted(services, tmp_path):
     from datasets import load_dataset
+    from huggingface_hub import DatasetCard
 
     doc, _, law, law_ids = await approved_corpus(services)
     out = tmp_path / "hf"
@@ -116,8 +117,11 @@ async def test_a_hugging_face_folder_is_rewritten_and_its_card_recounted(service
     ds = load_dataset(str(out))
     assert ds["train"].num_rows == len(law_ids)
     assert all(m["content"] not in DOCTOR for row in ds["train"] for m in row["messages"])
-    card = (out / "README.md").read_text()
-    assert f"num_examples: {len(law_ids)}" in card and f"| train | {len(law_ids)} | 1 |" in card
+    card = DatasetCard.load(out / "README.md")
+    (split,) = card.data.dataset_info["splits"]
+    assert split["num_examples"] == len(law_ids) and split["num_bytes"] > 0
+    assert f"| train | {len(law_ids)} |" in card.text and "train: 1 interviews" in card.text
+    assert check_file(out, "hf") == []  # datasets reads the new card without a warning
 
 
 async def test_with_on_erasure_delete_the_files_go(services, tmp_path):

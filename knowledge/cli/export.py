@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from knowledge.cli.common import (
 )
 from knowledge.export import ExportError, ExportOptions, count_selected, default_out, export
 from knowledge.export.formats.check import check_file, check_notes, detect_format
+from knowledge.export.hub import push_folder
 from knowledge.services import open_services
 from knowledge.vocab import EntryStatus, ExportFormat, ExportPhase, PIIPolicy, Turns, values
 
@@ -39,8 +41,9 @@ def _fail(message: str, code: int = 1) -> click.ClickException:
     "--format",
     "fmt",
     type=click.Choice(values(ExportFormat)),
-    help="openai (chat JSONL), sharegpt, alpaca (single-turn only) or hf (a Hugging Face "
-    "dataset folder). Default openai; with --check, guessed from the file.",
+    help="openai (chat JSONL), sharegpt, alpaca (single-turn only), hf (a Hugging Face "
+    "dataset folder) or dpo (preference pairs from curator edits, expert corrections and "
+    "teach-back, TRL's format). Default openai; with --check, guessed from the file.",
 )
 @click.option(
     "--out",
@@ -71,15 +74,21 @@ def _fail(message: str, code: int = 1) -> click.ClickException:
 @click.option(
     "--turns",
     type=click.Choice(values(Turns)),
-    default="both",
-    show_default=True,
-    help="Single question-and-answer examples, whole-interview conversations, or both.",
+    help="Single question-and-answer examples, whole-interview conversations, or both. "
+    "Default: single; hf: both, as two configs (single the default, multi).",
 )
 @click.option(
     "--pii",
     type=click.Choice(values(PIIPolicy)),
     help="Personal data: replace it, leave the example out, or keep it (default [export] pii).",
 )
+@click.option(
+    "--push-to-hub",
+    "hub_repo",
+    metavar="ORG/NAME",
+    help="hf only: then upload the folder to this Hugging Face dataset repo (token from HF_TOKEN).",
+)
+@click.option("--private", is_flag=True, help="With --push-to-hub: create the repo private.")
 @click.option(
     "--check",
     "check_path",
@@ -98,8 +107,10 @@ def export_command(
     since: datetime | None,
     split: float,
     seed: int | None,
-    turns: str,
+    turns: str | None,
     pii: str | None,
+    hub_repo: str | None,
+    private: bool,
     check_path: Path | None,
     scope,
 ) -> None:
@@ -115,6 +126,8 @@ def export_command(
       tacit export --format openai --out data/train.jsonl --split 0.1
       tacit export --format hf --out exports/physicians --guide physician
       tacit export --format sharegpt --since 2026-11-01 --turns multi
+      tacit export --format dpo --out data/pairs.jsonl
+      HF_TOKEN=hf_... tacit export --format hf --push-to-hub my-org/physicians --private
       tacit export --format openai --guild 123456789012345678
       tacit export --check data/train.train.jsonl
       tacit export --check exports/physicians
@@ -127,7 +140,11 @@ def export_command(
         return
 
     settings = settings_from(ctx)
-    fmt = fmt or "openai"
+    fmt = fmt or ("hf" if hub_repo else "openai")
+    if hub_repo and fmt != "hf":
+        raise _fail("--push-to-hub uploads an hf folder: use it with --format hf")
+    if private and not hub_repo:
+        raise _fail("--private goes with --push-to-hub")
     run_async(_export)(
         settings,
         scope=scope,
@@ -141,10 +158,11 @@ def export_command(
         seed=seed,
         turns=turns,
         pii=pii,
+        hub=(hub_repo, private),
     )
 
 
-async def _export(settings, *, scope, fmt: str, out: Path | None, **filters) -> None:
+async def _export(settings, *, scope, fmt: str, out: Path | None, hub, **filters) -> None:
 
     out = out or default_out(settings.export.out_dir, fmt)
     if fmt == "hf" and out.is_file():
@@ -186,6 +204,18 @@ async def _export(settings, *, scope, fmt: str, out: Path | None, **filters) -> 
             except ExportError as e:
                 raise _fail(str(e)) from None
     _summary(report)
+    repo, private = hub
+    if repo:
+        try:
+            pushed = await asyncio.to_thread(push_folder, report.out, repo, private=private)
+        except ExportError as e:
+            raise _fail(str(e)) from None
+        click.echo(f"  pushed {pushed.files} files to {pushed.url} ({pushed.commit_url})")
+        click.echo(
+            "tacit: note: erasure rewrites the local folder, not the Hub's copy: push again "
+            "after `tacit forget` or a withdrawal",
+            err=True,
+        )
 
 
 def _describe(opts) -> str:

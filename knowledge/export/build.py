@@ -6,8 +6,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from knowledge.export.curators import CuratorNames
 from knowledge.export.formats import Example, Message
 from knowledge.export.options import TRAIN, VALIDATION, ExportOptions, ExportReport
+from knowledge.export.pairs import TEACH_BACK, Texts, entry_pairs, pair_example, teach_back_prompt
 from knowledge.export.scrub import pii_flags
 from knowledge.guides import GuideLibrary
 from knowledge.storage import iso
@@ -40,6 +42,7 @@ class Builder:
         writer,
         report: ExportReport,
         started: datetime,
+        curators: CuratorNames,
     ):
         self.opts = opts
         self.licence = licence
@@ -50,6 +53,7 @@ class Builder:
         self.writer = writer
         self.report = report
         self.started = started
+        self.curators = curators
         self._guide_cache: dict[str, tuple[str, str, str]] = {}
         self.languages: set[str] = set()  # of the guides examples came from
 
@@ -107,7 +111,8 @@ class Builder:
             "draft_source": r.draft_source,
             "edited": r.edited_question is not None or r.edited_answer is not None,
             "corrected_by_expert": r.corrected_answer is not None,
-            "curator": r.decided_by,
+            "curator": self.curators.get(r.guild_id, r.decided_by),  # a pseudonym, never the id
+            "edited_by": self.curators.get(r.guild_id, r.edited_by),
             "decided_at": iso(r.decided_at),
             "redactions": redacted,
         }
@@ -133,6 +138,10 @@ class Builder:
                 q, a, asked, red = texts
                 shipped.append((r, q, a, asked, self._entry_provenance(r, red)))
         if not shipped:
+            return
+        if self.opts.format == "dpo":
+            if self._pairs(shipped, split, persona, profession, base):
+                self.report.interviews[split] += 1
             return
         wrote_any = False
         if self.opts.turns in ("single", "both"):
@@ -215,6 +224,75 @@ class Builder:
                     "near_duplicates_removed": removed,
                 },
             )
+        )
+
+    def _pairs(self, shipped, split, persona, profession, base) -> bool:
+        """Preference pairs of an interview's shipped entries, and of its teach-back."""
+        first = shipped[0][0]
+        texts = Texts(self.pii, first.expert_id, first.display_name)
+        wrote = False
+        for r, *_, prov in shipped:
+            for kind, got in entry_pairs(r, persona, texts):
+                if got is None:
+                    self.report.held_pii += 1
+                    continue
+                q, chosen, rejected = got
+                wrote |= self._write(
+                    pair_example(
+                        f"{kind}-{r.id}",
+                        kind,
+                        split,
+                        guide=r.guide_slug,
+                        profession=profession,
+                        probes=[r.probe],
+                        prompt=[Message("system", persona), Message("user", q)],
+                        chosen=chosen,
+                        rejected=rejected,
+                        provenance={
+                            "entry_ids": [r.id],
+                            **base,
+                            "entries": [prov],
+                            "near_duplicates_removed": self.removed_by.get(r.id, []),
+                        },
+                    )
+                )
+        summary, correction = first.summary, first.summary_correction
+        if summary and correction and summary.strip() != correction.strip():
+            turns = [(r.edited_question or r.question, a) for r, _, a, _, _ in shipped]
+            got = texts(summary, correction, *(t for qa in turns for t in qa))
+            if got is None:
+                self.report.held_pii += 1
+            else:
+                summary, correction, rest = got[0], got[1], got[2:]
+                turns = list(zip(rest[0::2], rest[1::2], strict=True))
+                system, user = teach_back_prompt(first, self._guide_of(first.guide_slug), turns)
+                wrote |= self._write(
+                    pair_example(
+                        f"{TEACH_BACK}-{first.interview_id}",
+                        TEACH_BACK,
+                        split,
+                        guide=first.guide_slug,
+                        profession=profession,
+                        probes=[],
+                        prompt=[Message("system", system), Message("user", user)],
+                        chosen=correction,
+                        rejected=summary,
+                        provenance={
+                            "entry_ids": [r.id for r, *_ in shipped],
+                            **base,
+                            "summary_source": first.summary_source,
+                            "entries": [prov for *_, prov in shipped],
+                            "near_duplicates_removed": [],
+                        },
+                    )
+                )
+        self.report.redactions.update(texts.counts)
+        return wrote
+
+    def _guide_of(self, slug: str):
+        known = self.guides.slugs()
+        return self.guides.get(
+            slug if slug in known else "generic" if "generic" in known else known[0]
         )
 
     def _write(self, ex: Example) -> bool:

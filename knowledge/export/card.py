@@ -1,4 +1,12 @@
-"""The dataset card: what an export holds, how it was made, and its YAML header."""
+"""The dataset card of an hf export: huggingface_hub's DatasetCard, its header made by datasets.
+
+The YAML header is built the way `datasets.Dataset.push_to_hub` builds it: `configs` through
+`datasets.utils.metadata.MetadataConfigs` and `dataset_info` (features, and per split
+`num_bytes` and `num_examples`, `download_size`, `dataset_size`) through
+`datasets.DatasetInfosDict`, so `load_dataset` reads all of it without a warning. Single-turn
+examples are the default config, multi-turn conversations a config of their own (`multi`),
+so no split holds an answer twice.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +36,8 @@ _HF_LICENCES = {
     "other",
     "unknown",
 }
+CONFIGS = ("single", "multi")  # single-turn first: the default config
+HF_FILE = "data/{part}-00000-of-00001.parquet"  # part: "<config>/<split>"
 
 
 @dataclass
@@ -38,6 +48,32 @@ class CardInfo:
     how: list[str]  # how the data was made and cleaned, one sentence each
     splits: list[str]
     extra: dict[str, Any] = field(default_factory=dict)
+    configs: list[str] = field(default_factory=list)  # [] only on cards written before configs
+    model: str = ""  # the embedding model whose vectors found near-duplicates
+    licences: list[str] = field(default_factory=list)  # of the rows, when they differ
+    review: dict[str, Any] | None = None  # agreement and rubric figures, when known
+
+    def parts(self) -> list[str]:
+        """ "<config>/<split>" of every parquet file, default config first."""
+        return [f"{c}/{s}" for c in self.configs for s in self.splits]
+
+
+def hf_schema():
+    """The parquet schema of an hf export's rows."""
+    import pyarrow as pa
+
+    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("kind", pa.string()),
+            ("guide", pa.string()),
+            ("profession", pa.string()),
+            ("probes", pa.list_(pa.string())),
+            ("licence", pa.string()),
+            ("messages", pa.list_(message)),
+        ]
+    )
 
 
 def size_category(n: int) -> str:
@@ -53,125 +89,78 @@ def size_category(n: int) -> str:
     return "10M<n<100M"
 
 
-def card_header(card: CardInfo, counts: dict[str, int]) -> dict[str, Any]:
-    lic = card.licence.lower()
-    header: dict[str, Any] = {"license": lic if lic in _HF_LICENCES else "other"}
-    if header["license"] == "other":
-        header["license_name"] = card.licence
-    header.update(
-        {
-            "language": card.languages or ["en"],
-            "pretty_name": card.title,
-            "size_categories": [size_category(sum(counts.values()))],
-            "task_categories": ["text-generation"],
-            "tags": ["tacit-knowledge", "expert-interviews", "conversational", "sft"],
-            "configs": [
-                {
-                    "config_name": "default",
-                    "data_files": [
-                        {"split": s, "path": f"data/{s}-*.parquet"} for s in card.splits
-                    ],
-                }
-            ],
-            "dataset_info": {
-                "features": [
-                    {"name": "id", "dtype": "string"},
-                    {"name": "kind", "dtype": "string"},
-                    {"name": "guide", "dtype": "string"},
-                    {"name": "profession", "dtype": "string"},
-                    {"name": "probes", "list": "string"},
-                    {
-                        "name": "messages",
-                        "list": [
-                            {"name": "role", "dtype": "string"},
-                            {"name": "content", "dtype": "string"},
-                        ],
-                    },
-                ],
-                "splits": [{"name": s, "num_examples": counts.get(s, 0)} for s in card.splits],
-            },
-        }
+def hub_licence(licence: str) -> str:
+    lic = licence.lower()
+    return lic if lic in _HF_LICENCES else "other"
+
+
+def card_data(card: CardInfo, report: ExportReport):
+    """The card's header as a huggingface_hub DatasetCardData."""
+    from datasets import DatasetInfo, Features, SplitDict, SplitInfo
+    from datasets.info import DatasetInfosDict
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCardData
+
+    licences = card.licences or [card.licence]
+    hub = sorted({hub_licence(x) for x in licences})
+    extra: dict[str, Any] = {}
+    if "other" in hub:
+        extra["license_name"] = ", ".join(x for x in licences if hub_licence(x) == "other")
+    data = DatasetCardData(
+        license=hub[0] if len(hub) == 1 else hub,
+        language=card.languages or ["en"],
+        annotations_creators=["expert-generated"],
+        language_creators=["expert-generated"],
+        multilinguality="monolingual" if len(card.languages) <= 1 else "multilingual",
+        size_categories=[size_category(sum(report.parts.values()) or report.written)],
+        source_datasets=["original"],
+        task_categories=["text-generation"],
+        pretty_name=card.title,
+        tags=["tacit-knowledge", "expert-interviews", "conversational", "sft"],
+        **extra,
     )
-    return header
+    configs = card.configs or ["default"]
+    features = Features.from_arrow_schema(hf_schema())
+    metadata, infos = {}, {}
+    for k, config in enumerate(configs):
+        parts = {s: f"{config}/{s}" if card.configs else s for s in card.splits}
+        metadata[config] = {
+            "data_files": [
+                {"split": s, "path": HF_FILE.format(part=p).replace("-00000-of-00001", "-*")}
+                for s, p in parts.items()
+            ],
+            **({"default": True} if k == 0 and config != "default" else {}),
+        }
+        splits = SplitDict(
+            {
+                s: SplitInfo(
+                    name=s,
+                    num_bytes=int(report.part_bytes.get(p, 0)),
+                    num_examples=int(report.parts.get(p, 0)),
+                )
+                for s, p in parts.items()
+            }
+        )
+        infos[config] = DatasetInfo(
+            features=features,
+            splits=splits,
+            download_size=int(sum(report.part_size.get(p, 0) for p in parts.values())),
+            dataset_size=int(sum(report.part_bytes.get(p, 0) for p in parts.values())),
+            config_name=config,
+        )
+    MetadataConfigs(metadata).to_dataset_card_data(data)
+    DatasetInfosDict(infos).to_dataset_card_data(data)
+    return data
 
 
-def dataset_card(card: CardInfo, report: ExportReport) -> str:
-    import yaml
+def dataset_card(card: CardInfo, report: ExportReport):
+    """The whole card (a huggingface_hub DatasetCard); `str(card)` is the README.md."""
+    from huggingface_hub import DatasetCard
 
-    counts = dict(report.examples)
-    head = yaml.safe_dump(card_header(card, counts), sort_keys=False, allow_unicode=True)
-    lines = [
-        "---",
-        head.rstrip(),
-        "---",
-        "",
-        f"# {card.title}",
-        "",
-        "Answers given by working professionals in structured interviews (tacit, an interview "
-        "bot that draws out tacit knowledge), reviewed by curators and exported as chat "
-        "fine-tuning data. Each example has a system message that sets the profession's "
-        "persona, then the interview's question(s) and the expert's answer(s).",
-        "",
-        "## Fields",
-        "",
-        "| field | type | what it holds |",
-        "|---|---|---|",
-        "| `id` | string | `entry-<n>` for a single question and answer, `interview-<n>` for a "
-        "multi-turn conversation; the key into `provenance.jsonl` |",
-        "| `kind` | string | `single` or `multi` |",
-        "| `guide` | string | the interview guide (profession) it came from |",
-        "| `profession` | string | the profession, as a phrase |",
-        "| `probes` | list of string | the interviewing probe behind each answer "
-        "(e.g. `cdm_cues`, `job_smarts`, `concrete_instance`) |",
-        "| `messages` | list of {role, content} | `system`, then `user` and `assistant` turns |",
-        "",
-        "## Splits",
-        "",
-        "| split | examples | interviews |",
-        "|---|---|---|",
-        *(
-            f"| {s} | {report.examples.get(s, 0)} | {report.interviews.get(s, 0)} |"
-            for s in card.splits
-        ),
-        "",
-        "No interview has examples in more than one split.",
-        "",
-        "## Counts",
-        "",
-        "| profession | examples |",
-        "|---|---|",
-        *(f"| {k} | {v} |" for k, v in sorted(report.by_profession.items())),
-        "",
-        "| probe type | answers |",
-        "|---|---|",
-        *(f"| `{k}` | {v} |" for k, v in sorted(report.by_probe.items())),
-        "",
-        "## How it was made",
-        "",
-        *(f"- {sentence}" for sentence in card.how),
-        "",
-        "## Provenance",
-        "",
-        "`provenance.jsonl` holds one line per example, keyed by `id`: the entry and interview "
-        "ids, the guide and probe of each answer (for a follow-up, also the expert's phrase it "
-        "asked about, `focus`), the expert's pseudonym (never a name), the "
-        "consent version the expert agreed to, the licence, the curator and time of the "
-        "decision, and whether a curator edited the text.",
-        "",
-        "## Licence",
-        "",
-        f"{card.licence}. Keep the attribution when redistributing.",
-        "",
-        "## Loading",
-        "",
-        "```python",
-        "from datasets import load_dataset",
-        "",
-        'ds = load_dataset("path/to/this/folder")',
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
+    from knowledge.export.card_text import card_body
+
+    data = card_data(card, report)
+    return DatasetCard("---\n" + data.to_yaml() + "\n---\n\n" + card_body(card, report))
 
 
 def how_it_was_made(

@@ -18,22 +18,31 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from knowledge.export.card import CardInfo, dataset_card
+from knowledge.export.card import HF_FILE, CardInfo, dataset_card
 from knowledge.export.formats import TRAIN, jsonl_paths, provenance_path
 from knowledge.export.options import ExportReport
+from knowledge.export.trainers import TRAINER_ROLES, trainer_paths
 
 log = logging.getLogger(__name__)
 
-HF_DATA = "data/{split}-00000-of-00001.parquet"
 HF_BATCH_ROWS = 2048  # rows read at a time when a parquet file is rewritten (bounded memory)
 
 
-def file_roles(fmt: str, out: Path, splits: list[str]) -> dict[str, Path]:
-    """Every file an export writes, by role: each split, "provenance", and "card" (hf)."""
+def file_roles(fmt: str, out: Path, splits: list[str], card: dict | None = None) -> dict[str, Path]:
+    """Every file an export writes, by role: each split ("<config>/<split>" in an hf folder),
+    "provenance", and "card" (hf)."""
     if fmt == "hf":
-        roles = {s: out / HF_DATA.format(split=s) for s in splits}
-        return {**roles, "provenance": out / "provenance.jsonl", "card": out / "README.md"}
-    return {**jsonl_paths(out, splits or [TRAIN]), "provenance": provenance_path(fmt, out)}
+        parts = CardInfo(**card).parts() if card and card.get("configs") else splits
+        roles = {p: out / HF_FILE.format(part=p) for p in parts}
+        roles.update(provenance=out / "provenance.jsonl", card=out / "README.md")
+    else:
+        roles = {**jsonl_paths(out, splits or [TRAIN]), "provenance": provenance_path(fmt, out)}
+    return {**roles, **trainer_paths(fmt, out)}
+
+
+# Files an export writes that are not examples: erasure rewrites the data and the provenance,
+# and the card; the trainer files name paths only, so they stay as they are (or are deleted).
+NOT_DATA = {"provenance", "card", *TRAINER_ROLES}
 
 
 def fingerprint(path: Path) -> dict[str, Any]:
@@ -120,7 +129,7 @@ def rewrite_jsonl(roles: dict[str, Path], gone: set[int]) -> int:
     memory does not grow with the file."""
     drop = _to_drop(roles["provenance"], gone)
     for split, path in roles.items():
-        if split != "provenance" and drop.get(split):
+        if split not in NOT_DATA and drop.get(split):
             _replace(path, _without(path, drop[split]))
     _replace(roles["provenance"], (line for line, _ in _kept_provenance(roles["provenance"], gone)))
     return sum(len(d) for d in drop.values())
@@ -148,22 +157,26 @@ def rewrite_hf(roles: dict[str, Path], gone: set[int], card: dict | None) -> int
     _replace(roles["provenance"], kept())
     drop = pa.array(sorted(removed_ids), type=pa.string())
     report = ExportReport(format="hf", out=Path("."))
-    for split in (r for r in roles if r not in ("provenance", "card")):
-        source = pq.ParquetFile(roles[split])
-        tmp = roles[split].with_name(roles[split].name + ".erasing")
+    for part in (r for r in roles if r not in NOT_DATA):
+        split = part.rsplit("/", 1)[-1]
+        source = pq.ParquetFile(roles[part])
+        tmp = roles[part].with_name(roles[part].name + ".erasing")
         with pq.ParquetWriter(tmp, source.schema_arrow) as out:
             for batch in source.iter_batches(batch_size=HF_BATCH_ROWS):
-                table = pa.Table.from_batches([batch])
+                table = pa.Table.from_batches([batch], schema=source.schema_arrow)
                 table = table.filter(pc.invert(pc.is_in(table["id"], value_set=drop)))
                 out.write_table(table)
+                report.parts[part] += table.num_rows
+                report.part_bytes[part] += table.nbytes
                 report.examples[split] += table.num_rows
                 for row in table.select(["profession", "probes"]).to_pylist():
                     report.by_profession[row["profession"]] += 1
                     report.by_probe.update(row["probes"])
-        os.replace(tmp, roles[split])
+        os.replace(tmp, roles[part])
+        report.part_size[part] = roles[part].stat().st_size
         report.interviews[split] = len(interviews.get(split, ()))
     if card is not None and roles["card"].exists():
-        roles["card"].write_text(dataset_card(CardInfo(**card), report), encoding="utf-8")
+        roles["card"].write_text(str(dataset_card(CardInfo(**card), report)), encoding="utf-8")
     return len(removed_ids)
 
 
@@ -174,7 +187,9 @@ def delete_files(paths: list[Path], out: Path) -> list[str]:
         if path.is_file():
             path.unlink()
             deleted.append(str(path))
-    for folder in (out / "data", out):
-        if folder.is_dir() and not any(folder.iterdir()):
+    folders = {p.parent for p in paths if p.parent != out.parent} | {out}
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        while folder != out.parent and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
+            folder = folder.parent
     return deleted

@@ -35,13 +35,17 @@ class ExportOptions:
     since: datetime | None = None  # decided (or, undecided, created) at or after
     split: float = 0.0  # share of entries, by whole interviews, in the validation split
     seed: int | None = None
-    turns: str = "both"  # single-turn examples, multi-turn, or both
+    # single-turn examples, multi-turn, or both; None: both for hf (a config each), single
+    # for the JSONL formats (both would repeat every answer in the one file)
+    turns: str | None = None
     pii: str | None = None  # redact, hold, off
     dedupe_similarity: float | None = None  # cosine; above 1 turns removal off
 
     def __post_init__(self) -> None:
         _check("format", self.format, ExportFormat)
         _check("status", self.status, EntryStatus)
+        if self.turns is None:
+            object.__setattr__(self, "turns", "both" if self.format == "hf" else "single")
         _check("turns", self.turns, Turns)
         if not 0 <= self.split < 1:
             raise ExportError(f"split: {self.split} must be at least 0 and below 1")
@@ -75,6 +79,11 @@ class ExportReport:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     splits: list[str] = field(default_factory=list)  # the files written: train[, validation]
+    # hf: per "<config>/<split>" (e.g. "single/train"): examples, their Arrow bytes (what
+    # `datasets` records as num_bytes), the parquet file's size
+    parts: Counter = field(default_factory=Counter)
+    part_bytes: Counter = field(default_factory=Counter)
+    part_size: Counter = field(default_factory=Counter)
     # What the files hold, for the registry (erasure finds its exports through it).
     entry_ids: array = field(default_factory=lambda: array("q"))  # with repeats (multi-turn)
     pseudonyms: set[str] = field(default_factory=set)

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.export.build import Builder
-from knowledge.export.card import CardInfo, how_it_was_made
+from knowledge.export.card import CONFIGS, CardInfo, how_it_was_made
+from knowledge.export.curators import CuratorNames
 from knowledge.export.dedupe import near_duplicates
 from knowledge.export.formats.writers import open_writer
 from knowledge.export.options import (
@@ -58,9 +59,10 @@ class Plan:
     similarity: float  # cosine from which answers are near-duplicates; above 1: keep all
     seed: int
     model: str  # the embedding model whose stored vectors are compared
+    review: dict | None = None  # agreement and rubric figures for the card (card_text._review)
 
     @classmethod
-    def of(cls, settings, opts: ExportOptions) -> Plan:
+    def of(cls, settings, opts: ExportOptions, review: dict | None = None) -> Plan:
         ex = settings.export
         return cls(
             opts,
@@ -73,6 +75,7 @@ class Plan:
             ),
             seed=opts.seed if opts.seed is not None else ex.seed,
             model=settings.embeddings.model.removeprefix("bundled:"),
+            review=review,
         )
 
 
@@ -103,7 +106,8 @@ async def export(
     already stored. The Discord bot can call this as is: SQL and Chroma reads are awaited and
     the CPU work runs in worker threads.
     """
-    plan = Plan.of(services.settings, opts)
+    review = await review_figures(services, opts) if opts.format == "hf" else None
+    plan = Plan.of(services.settings, opts, review)
     report = await export_from(
         services.db, services.index, services.guides, plan, progress=progress
     )
@@ -111,6 +115,59 @@ async def export(
     await services.exports.record(report, actor=actor)
     report.timings["record"] = time.perf_counter() - t
     return report
+
+
+async def review_figures(services, opts: ExportOptions) -> dict | None:
+    """Agreement between curators and rubric scores for the card, from the review wing
+    (`knowledge.review.agreement`: Krippendorff's alpha over blind reviews), with curators
+    named by their pseudonyms. None when there were no blind reviews."""
+    try:
+        from knowledge.review.agreement import agreement
+    except ImportError:  # pragma: no cover (a core without the review wing)
+        return None
+    try:
+        ag = await agreement(services.db)
+    except Exception:
+        log.exception("agreement figures for the card failed; the card goes without them")
+        return None
+    if not ag.reviewed:
+        return None
+    scope = services.db.scope
+    guild = None if scope is None or scope.all else scope.guild_id
+    names = CuratorNames(services.db)
+    await names.learn({(guild, c) for p in ag.by_pair for c in p.curators})
+
+    def row(scope_name: str, a, measure: str) -> dict:
+        return {"scope": scope_name, "items": a.items, "value": a.alpha, "measure": measure}
+
+    nominal = "Krippendorff's alpha, nominal (verdicts)"
+    rows = [row("all guides", ag.overall, nominal)]
+    rows += [row(f"guide `{g}`", a, nominal) for g, a in ag.by_guide.items()]
+    rows += [
+        row(" and ".join(names.get(guild, c) for c in p.curators), p, nominal) for p in ag.by_pair
+    ]
+    return {
+        "sentences": [
+            f"{ag.reviewed} entries had blind reviews (a curator does not see another's "
+            f"decision before making their own); {ag.multiply_reviewed} were reviewed by two "
+            f"or more curators, and {ag.adjudicated} disagreements were settled by an "
+            "adjudicator who had not reviewed them.",
+            "Agreement is Krippendorff's alpha (the `krippendorff` package) over the blind "
+            "reviews of this store, not only the exported entries; n/a where it is undefined "
+            "(fewer than two entries reviewed twice, or one value throughout). Curators are "
+            "named by pseudonym.",
+        ],
+        "agreement": rows,
+        "rubric": [
+            {
+                "criterion": c,
+                "mean": mean,
+                "alpha": ag.rubric[c].alpha if c in ag.rubric else None,
+                "n": ag.rubric[c].items if c in ag.rubric else 0,
+            }
+            for c, mean in sorted(ag.mean_scores.items())
+        ],
+    }
 
 
 async def export_from(
@@ -209,11 +266,15 @@ async def _write(db, guides, plan: Plan, chosen: Selection, offload, report, pro
         languages=[],  # filled in once the examples are written
         splits=splits,
         how=how_it_was_made(opts, plan.pii, plan.similarity, plan.seed, plan.model),
+        configs=[c for c in CONFIGS if opts.turns in (c, "both")],
+        model=plan.model,
+        review=plan.review,
     )
     try:
         writer = open_writer(opts.format, opts.out, splits, card)
     except (FileExistsError, OSError) as e:
         raise ExportError(f"out: {e}") from None
+    curators = CuratorNames(db)
     builder = Builder(
         opts,
         licence=plan.licence,
@@ -224,7 +285,9 @@ async def _write(db, guides, plan: Plan, chosen: Selection, offload, report, pro
         writer=writer,
         report=report,
         started=started,
+        curators=curators,
     )
+    dpo = opts.format == "dpo"  # pairs redact their own texts (several per entry)
     depth = PII_WORKERS + 1 if offload.pool is not None else 1
     inflight: deque = deque()
     done = 0
@@ -241,9 +304,14 @@ async def _write(db, guides, plan: Plan, chosen: Selection, offload, report, pro
         for group, count in interview_groups(chosen.interviews, chosen.sizes):
             async with db.sessions() as s:
                 rows = [
-                    r for r in (await s.execute(rows_query(group))).all() if r.id in chosen.keep
+                    r
+                    for r in (await s.execute(rows_query(group, summaries=dpo))).all()
+                    if r.id in chosen.keep
                 ]
-            redact = plan.pii == "redact"
+            await curators.learn(
+                {(r.guild_id, a) for r in rows for a in (r.decided_by, r.edited_by) if a}
+            )
+            redact = plan.pii == "redact" and not dpo
             job = offload.submit(redact_items, text_items(rows)) if redact else None
             inflight.append((rows, job, count))
             if len(inflight) >= depth:

@@ -94,7 +94,7 @@ class ExportRegistry:
     async def record(self, report: ExportReport, *, actor: str) -> int:
         """Record a written export; its id (also set on the report)."""
         scope = self.db.scope or EVERYTHING
-        roles = file_roles(report.format, report.out, report.splits)
+        roles = file_roles(report.format, report.out, report.splits, report.card)
         files = await asyncio.to_thread(
             lambda: [{**fingerprint(p), "role": r} for r, p in roles.items() if p.is_file()]
         )

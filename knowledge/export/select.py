@@ -139,11 +139,19 @@ async def scan_selection(
     )
 
 
-def rows_query(interview_ids: list[int]):
+def rows_query(interview_ids: list[int], *, summaries: bool = False):
+    """The texts of these interviews' entries, in interview order; with `summaries`, each row
+    also carries its interview's teach-back summary and the expert's correction of it."""
+    extra = (
+        [Interview.summary, Interview.summary_correction, Interview.summary_source]
+        if summaries
+        else []
+    )
     return (
         select(
             Entry.id,
             Entry.interview_id,
+            Entry.guild_id,
             Entry.guide_slug,
             Entry.step_id,
             Entry.probe,
@@ -156,6 +164,7 @@ def rows_query(interview_ids: list[int]):
             Entry.status,
             Entry.decided_by,
             Entry.decided_at,
+            Entry.edited_by,
             Entry.draft_source,
             Entry.updated_at,
             Turn.seq,
@@ -168,6 +177,7 @@ def rows_query(interview_ids: list[int]):
             Expert.display_name,
             Expert.consent_version,
             Expert.consented_at,
+            *extra,
         )
         .select_from(Entry)
         .join(Expert, Entry.expert_id == Expert.id)

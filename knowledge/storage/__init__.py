@@ -5,6 +5,7 @@ from knowledge.storage.db import Database, DatabaseError, unavailable, upgrade
 from knowledge.storage.models import (
     AuditEvent,
     Base,
+    CuratorPseudonym,
     CuratorRole,
     Entry,
     Expert,
@@ -30,6 +31,7 @@ __all__ = [
     "TERMINAL",
     "AuditEvent",
     "Base",
+    "CuratorPseudonym",
     "CuratorRole",
     "Database",
     "DatabaseError",

@@ -40,6 +40,10 @@ def new_pseudonym() -> str:
     return "expert-" + secrets.token_hex(6)
 
 
+def new_curator_pseudonym() -> str:
+    return "curator-" + secrets.token_hex(6)
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware timestamps everywhere; SQLite hands back naive ones, read as UTC."""
 
@@ -315,6 +319,26 @@ class CuratorRole(Tenanted, Base):
     role_id: Mapped[int] = mapped_column(BigInteger)
     added_by: Mapped[str] = mapped_column(String(100))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CuratorPseudonym(Tenanted, Base):
+    """What datasets show instead of a curator's id ("discord:<id>", "cli:<login>"): random,
+    stable for this curator in this server, like an expert's pseudonym."""
+
+    __tablename__ = "curator_pseudonyms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    pseudonym: Mapped[str] = mapped_column(String(32), unique=True, default=new_curator_pseudonym)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+Index(
+    "uq_curator_pseudonyms_actor",
+    CuratorPseudonym.actor,
+    func.coalesce(CuratorPseudonym.guild_id, 0),
+    unique=True,
+)
 
 
 class Export(Tenanted, Base):

@@ -54,9 +54,12 @@ async def test_a_curator_gets_the_approved_entries_zipped_in_their_dms(world, ou
     assert file.filename.startswith("tacit-openai-") and file.filename.endswith(".zip")
     with zipfile.ZipFile(io.BytesIO(file.data)) as z:
         names = z.namelist()
-        (data,) = [n for n in names if not n.endswith(".provenance.jsonl")]
+        (data,) = [n for n in names if n.endswith(".jsonl") and not n.endswith(".provenance.jsonl")]
         examples = [json.loads(line) for line in z.read(data).decode().splitlines()]
     assert any(n.endswith(".provenance.jsonl") for n in names)
+    # beside the data, what LLaMA-Factory and Axolotl need to load it
+    assert any(n.endswith(".axolotl.yaml") for n in names)
+    assert any(n.endswith(".llamafactory/dataset_info.json") for n in names)
     # the same files stay on the server, in the server's own folder
     assert (out_dir / f"guild-{server.guild.id}" / data).is_file()
     said = [
@@ -90,7 +93,7 @@ async def test_a_dataset_too_big_to_upload_is_left_on_the_server(world, out_dir)
     assert "more than the 100 bytes Discord accepts here" in reply.content
     assert f"written on the server in `{out_dir}" in reply.content
     folder = out_dir / f"guild-{server.guild.id}"
-    (written,) = [p for p in folder.iterdir() if not p.name.endswith(".provenance.jsonl")]
+    (written,) = [p for p in folder.glob("*.jsonl") if not p.name.endswith(".provenance.jsonl")]
     assert written.name.startswith("tacit-sharegpt-") and written.stat().st_size > 0
     assert server.messages_in(server.dm(server.curator)) == []
 

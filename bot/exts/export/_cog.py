@@ -52,6 +52,7 @@ _FORMAT_NAMES = {
     ExportFormat.sharegpt: "conversations, JSONL",
     ExportFormat.alpaca: "instruction and output, JSONL",
     ExportFormat.hf: "Hugging Face dataset folder (Parquet)",
+    ExportFormat.dpo: "preference pairs from edits and corrections, JSONL",
 }
 FORMAT_CHOICES = [
     app_commands.Choice(name=f"{f.value}: {_FORMAT_NAMES[f]}", value=f.value) for f in ExportFormat

@@ -23,25 +23,33 @@ class Message:
 
 @dataclass
 class Example:
-    id: str  # "entry-<id>" (single turn) or "interview-<id>" (multi-turn)
-    kind: str  # single, multi
+    # "entry-<id>" (single turn), "interview-<id>" (multi-turn), or a preference pair's:
+    # "curator_edit-<entry id>", "expert_correction-<entry id>", "teach_back-<interview id>"
+    id: str
+    kind: str  # single, multi; a pair's kind (dpo)
     split: str
     guide: str
     profession: str
     probes: list[str]
-    messages: list[Message]
+    messages: list[Message]  # for a preference pair (dpo): the prompt
     provenance: dict[str, Any]
+    chosen: list[Message] | None = None  # dpo only
+    rejected: list[Message] | None = None
 
 
 def record(fmt: str, ex: Example) -> dict[str, Any] | None:
     """One example as a line of `fmt`; None when the format cannot hold it (alpaca, multi-turn)."""
     if fmt == "openai":
-        return {"messages": [{"role": m.role, "content": m.content} for m in ex.messages]}
+        return {
+            "id": ex.id,
+            "messages": [{"role": m.role, "content": m.content} for m in ex.messages],
+        }
     if fmt == "sharegpt":
         return {
+            "id": ex.id,
             "conversations": [
                 {"from": SHAREGPT_FROM[m.role], "value": m.content} for m in ex.messages
-            ]
+            ],
         }
     if fmt == "alpaca":
         if ex.kind != "single":
@@ -49,7 +57,22 @@ def record(fmt: str, ex: Example) -> dict[str, Any] | None:
         system = [m.content for m in ex.messages if m.role == "system"]
         user = [m.content for m in ex.messages if m.role == "user"]
         answer = [m.content for m in ex.messages if m.role == "assistant"]
-        return {"instruction": user[0], "input": "", "output": answer[0], "system": system[0]}
+        return {
+            "id": ex.id,
+            "instruction": user[0],
+            "input": "",
+            "output": answer[0],
+            "system": system[0],
+        }
+    if fmt == "dpo":
+        if ex.chosen is None:
+            return None
+        return {
+            "id": ex.id,
+            "prompt": [{"role": m.role, "content": m.content} for m in ex.messages],
+            "chosen": [{"role": m.role, "content": m.content} for m in ex.chosen],
+            "rejected": [{"role": m.role, "content": m.content} for m in ex.rejected or []],
+        }
     if fmt == "hf":
         return {
             "id": ex.id,
@@ -57,6 +80,7 @@ def record(fmt: str, ex: Example) -> dict[str, Any] | None:
             "guide": ex.guide,
             "profession": ex.profession,
             "probes": ex.probes,
+            "licence": ex.provenance.get("licence", ""),
             "messages": [{"role": m.role, "content": m.content} for m in ex.messages],
         }
     raise ValueError(f"unknown format {fmt!r}")

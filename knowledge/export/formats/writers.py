@@ -11,8 +11,9 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from knowledge.export.card import dataset_card
+from knowledge.export.card import HF_FILE, dataset_card, hf_schema
 from knowledge.export.formats import Example, jsonl_paths, provenance_path, record
+from knowledge.export.trainers import hf_data, trainer_files
 
 if TYPE_CHECKING:
     from knowledge.export.card import CardInfo
@@ -38,6 +39,7 @@ class JsonlWriter:
 
     def __init__(self, fmt: str, out: Path, splits: list[str]):
         self.fmt = fmt
+        self.out = out
         self.paths = jsonl_paths(out, splits)
         self.paths["provenance"] = provenance_path(fmt, out)
         for p in self.paths.values():
@@ -56,9 +58,11 @@ class JsonlWriter:
     def commit(self, report: ExportReport) -> list[Path]:
         for f in self._files.values():
             f.close()
+        data = {k: p for k, p in self.paths.items() if k != "provenance"}
+        extra = write_trainer_files(self.fmt, self.out, data, self.out.parent)
         for k, tmp in self._tmp.items():
             os.replace(tmp, self.paths[k])
-        return list(self.paths.values())
+        return list(self.paths.values()) + extra
 
     def abort(self) -> None:
         for f in self._files.values():
@@ -68,86 +72,107 @@ class JsonlWriter:
 
 
 class HfWriter:
-    """A Hugging Face dataset folder: data/<split>-00000-of-00001.parquet, README.md (the card
-    with its YAML header) and provenance.jsonl. Built in a sibling temporary folder."""
+    """A Hugging Face dataset folder: data/<config>/<split>-00000-of-00001.parquet (config
+    `single`, the default, and `multi`), README.md (the card with its YAML header) and
+    provenance.jsonl. Built in a sibling temporary folder."""
 
-    GROUP_BYTES = 8 << 20  # text buffered per split before it becomes a parquet row group
+    GROUP_BYTES = 8 << 20  # text buffered per part before it becomes a parquet row group
 
     def __init__(self, out: Path, splits: list[str], card: CardInfo):
-        import pyarrow as pa
-
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise FileExistsError(f"{out} already exists and is not an empty folder")
         self.out = out
-        self.splits = splits
         self.card = card
+        self.parts = card.parts()
         out.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        (self.tmp / "data").mkdir()
-        message = pa.struct([("role", pa.string()), ("content", pa.string())])
-        self.schema = pa.schema(
-            [
-                ("id", pa.string()),
-                ("kind", pa.string()),
-                ("guide", pa.string()),
-                ("profession", pa.string()),
-                ("probes", pa.list_(pa.string())),
-                ("messages", pa.list_(message)),
-            ]
-        )
-        self._rows: dict[str, list[dict]] = {s: [] for s in splits}
-        self._bytes: dict[str, int] = dict.fromkeys(splits, 0)
+        for config in card.configs:
+            (self.tmp / "data" / config).mkdir(parents=True)
+        self.schema = hf_schema()
+        self._rows: dict[str, list[dict]] = {p: [] for p in self.parts}
+        self._bytes: dict[str, int] = dict.fromkeys(self.parts, 0)
         self._writers: dict[str, Any] = {}
         self._prov = open(self.tmp / "provenance.jsonl", "wb")  # noqa: SIM115
         self.counts: dict[str, int] = Counter()
+        self.nbytes: dict[str, int] = Counter()
+        self.licences: set[str] = set()
 
-    def _file(self, split: str) -> Path:
-        return self.tmp / "data" / f"{split}-00000-of-00001.parquet"
+    def _file(self, part: str) -> Path:
+        return self.tmp / HF_FILE.format(part=part)
 
     def write(self, ex: Example) -> bool:
-        self._rows[ex.split].append(record("hf", ex))
+        part = f"{ex.kind}/{ex.split}"
+        row = record("hf", ex)
+        self._rows[part].append(row)
+        self.licences.add(row["licence"])
         self._prov.write(_line(ex.provenance))
-        self.counts[ex.split] += 1
-        self._bytes[ex.split] += sum(len(m.content) for m in ex.messages)
-        if self._bytes[ex.split] >= self.GROUP_BYTES:
-            self._flush(ex.split)
+        self.counts[part] += 1
+        self._bytes[part] += sum(len(m.content) for m in ex.messages)
+        if self._bytes[part] >= self.GROUP_BYTES:
+            self._flush(part)
         return True
 
-    def _flush(self, split: str) -> None:
+    def _flush(self, part: str) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        rows = self._rows[split]
+        rows = self._rows[part]
         if not rows:
             return
-        if split not in self._writers:
-            self._writers[split] = pq.ParquetWriter(self._file(split), self.schema)
-        self._writers[split].write_table(pa.Table.from_pylist(rows, schema=self.schema))
+        if part not in self._writers:
+            self._writers[part] = pq.ParquetWriter(self._file(part), self.schema)
+        table = pa.Table.from_pylist(rows, schema=self.schema)
+        self.nbytes[part] += table.nbytes  # what datasets' ArrowWriter counts as num_bytes
+        self._writers[part].write_table(table)
         rows.clear()
-        self._bytes[split] = 0
+        self._bytes[part] = 0
 
     def commit(self, report: ExportReport) -> list[Path]:
         import pyarrow.parquet as pq
 
-        for split in self.splits:
-            self._flush(split)
-            if split not in self._writers:  # an empty split still gets its (empty) file
-                pq.ParquetWriter(self._file(split), self.schema).close()
+        for part in self.parts:
+            self._flush(part)
+            if part not in self._writers:  # an empty split still gets its (empty) file
+                pq.ParquetWriter(self._file(part), self.schema).close()
         for w in self._writers.values():
             w.close()
         self._prov.close()
-        (self.tmp / "README.md").write_text(dataset_card(self.card, report), encoding="utf-8")
+        report.parts.update(self.counts)
+        report.part_bytes.update(self.nbytes)
+        for part in self.parts:
+            report.part_size[part] = self._file(part).stat().st_size
+        if len(self.licences) > 1:
+            self.card.licences = sorted(self.licences)
+        card = dataset_card(self.card, report)
+        (self.tmp / "README.md").write_text(str(card), encoding="utf-8")
+        extra = write_trainer_files("hf", self.out, hf_data(self.out, self.parts), self.tmp)
         if self.out.exists():
             self.out.rmdir()  # checked empty in __init__
         os.replace(self.tmp, self.out)
         files = [self.out / "README.md", self.out / "provenance.jsonl"]
-        return files + [self.out / "data" / self._file(s).name for s in self.splits]
+        return files + [self.out / HF_FILE.format(part=p) for p in self.parts] + extra
 
     def abort(self) -> None:
         for w in self._writers.values():
             w.close()
         self._prov.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def write_trainer_files(fmt: str, out: Path, data: dict[str, Path], into: Path) -> list[Path]:
+    """The LLaMA-Factory and Axolotl files of an export, written (for hf, into the temporary
+    folder `into` that becomes `out`); their final paths."""
+    base = out if fmt == "hf" else out.parent
+    name = out.name.removesuffix(".jsonl")
+    written = []
+    for path, text in trainer_files(fmt, out, data, name).items():
+        target = into / path.relative_to(base)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+        written.append(path)
+    return written
 
 
 def open_writer(fmt: str, out: Path, splits: list[str], card: CardInfo):

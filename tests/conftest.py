@@ -180,6 +180,14 @@ def zygote(tmp_path_factory):
     z = Zygote(tmp_path_factory.mktemp("zygote")).start()
     yield z
     z.stop()
+    # Whatever the tests gave these processes (the fake Discord's token, fake API keys), no
+    # log line of theirs may show it.
+    leaked = z.leaks([TEST_DISCORD_TOKEN, TEST_API_KEY])
+    assert not leaked, f"secrets in the logs of tacit processes: {leaked}"
+
+
+TEST_DISCORD_TOKEN = "fake-bot-token"  # tests/fakediscord's default
+TEST_API_KEY = "sk-fake-tacit-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")

@@ -118,8 +118,14 @@ class Database:
         def applied(conn) -> tuple[str, ...]:
             return tuple(MigrationContext.configure(conn).get_current_heads())
 
-        async with self.engine.connect() as conn:
-            current = await conn.run_sync(applied)
+        try:
+            async with self.engine.connect() as conn:
+                current = await conn.run_sync(applied)
+        except Exception as e:
+            reason = unavailable(e)
+            if reason is None:
+                raise
+            raise DatabaseError(f"database.url: cannot use {_safe(self.url)}: {reason}") from None
         revisions = script.iterate_revisions("heads", current or "base")
         return [r.revision for r in reversed(list(revisions))]
 

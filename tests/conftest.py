@@ -99,6 +99,16 @@ def db_url(request, tmp_path):
     drop()
 
 
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database (for what only PostgreSQL does: several processes)."""
+    if not PG_URL:
+        pytest.skip("TACIT_TEST_POSTGRES_URL is not set")
+    url, drop = _pg_database(PG_URL)
+    yield url
+    drop()
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
     """A real Chroma server (`chroma run`) on a free loopback port."""

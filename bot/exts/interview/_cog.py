@@ -60,7 +60,7 @@ class InterviewCog(
         self._readies = 0
 
     async def cog_load(self) -> None:
-        await self.routes.load(self.engine, self.experts)
+        await self.routes.load(self.engine, self.experts, self.settings.discord)
         self.conv.spawn(resume_all(self.conv))
         self.conv.spawn(self.reminders.run())
 

@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import case, func, or_, select
 
 from knowledge.export.options import ExportOptions, Progress
+from knowledge.export.scores import score_conditions
 from knowledge.export.scrub import PII_WORKERS, Offload, pii_flags, text_items
 from knowledge.storage import Database, Entry, Expert, Interview, Turn
 from knowledge.vocab import ExportPhase
@@ -35,6 +36,7 @@ def _where(opts: ExportOptions) -> list:
         conds.append(Expert.id == int(who) if is_id else Expert.pseudonym == who)
     if opts.since is not None:
         conds.append(func.coalesce(Entry.decided_at, Entry.created_at) >= opts.since)
+    conds += score_conditions(opts.min_scores)
     return conds
 
 

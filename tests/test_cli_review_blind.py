@@ -75,6 +75,13 @@ def test_two_curators_review_blind_and_a_third_adjudicates_their_disagreement(bl
         line,
     ), line
     assert f"cli:ana & cli:ben {want:.3f} over 3" in stats
+    # and on the dataset card of an hf export
+    folder = blind.config.parent / "hf"
+    r = blind.run("export", "--format", "hf", "--out", str(folder), "--guide", "litigator")
+    assert r.exit_code == 0, r.output + r.stderr
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert f"| all guides | 3 | {want:.3f} | Krippendorff's alpha, nominal (verdicts) |" in card
+    assert "| criterion | mean score | entries scored |" not in card  # nobody scored here
 
 
 def test_rubric_scores_are_given_with_a_decision_checked_and_averaged(store: Store):  # noqa: F811

@@ -8,7 +8,7 @@ SUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
 RUN_DEPS := $(VENV)/.run-$(SUM)
 TEST_DEPS := $(VENV)/.test-$(SUM)
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench bench-scale lint install clean
 
 run: $(RUN_DEPS)
 	$(VENV)/bin/tacit start
@@ -18,6 +18,10 @@ test: $(TEST_DEPS)
 
 bench: $(TEST_DEPS)
 	HF_HUB_OFFLINE=1 $(PY) -m bench
+
+# Two shard processes and two workers on PostgreSQL (TACIT_BENCH_POSTGRES_URL) and Chroma.
+bench-scale: $(TEST_DEPS)
+	HF_HUB_OFFLINE=1 $(PY) -m bench scale
 
 lint: $(TEST_DEPS)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

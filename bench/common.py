@@ -12,7 +12,15 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent / "shared" / "data" / "real"
+# ../shared beside the checkout; a worktree one level deeper finds it further up.
+REAL = next(
+    (
+        p / "shared" / "data" / "real"
+        for p in ROOT.parents
+        if (p / "shared" / "data" / "real").is_dir()
+    ),
+    ROOT.parent / "shared" / "data" / "real",
+)
 
 
 def real_answers(limit: int | None = None) -> list[str]:

@@ -144,10 +144,12 @@ class ShardedTacitBot(_TacitMixin, commands.AutoShardedBot):
 
 
 def create_bot(services: Services, *, sync: bool = False) -> TacitBot | ShardedTacitBot:
-    """The bot class the config asks for: sharded when discord.shards is "auto" or above 0."""
-    shards = services.settings.discord.shards
-    if shards == "auto":
+    """The bot class the config asks for: sharded when discord.shards is "auto" or above 0;
+    `shard_ids` runs only those shards in this process (the others run elsewhere)."""
+    d = services.settings.discord
+    if d.shards == "auto":
         return ShardedTacitBot(services, sync=sync)
-    if shards > 0:
-        return ShardedTacitBot(services, sync=sync, shard_count=shards)
+    if d.shards > 0:
+        ids = {"shard_ids": sorted(d.shard_ids)} if d.shard_ids else {}
+        return ShardedTacitBot(services, sync=sync, shard_count=d.shards, **ids)
     return TacitBot(services, sync=sync)

@@ -53,6 +53,18 @@ class EmbeddingSettings(_Section):
     # How long the micro-batcher waits for more answers before encoding a batch.
     max_wait_ms: float = Field(default=4.0, ge=0, le=1000)
     device: str = "cpu"
+    # torch's threads; 0: every core but one, so that the event loop keeps a core.
+    threads: int = Field(default=0, ge=0, le=256)
+    # false: this process never loads the model; `tacit worker` processes embed and index
+    # (PostgreSQL and a Chroma server only). true: the embedded default.
+    in_process: bool = True
+    # With in_process = false: how long (seconds) the next question waits for the worker's
+    # vector of an answer (to check which guide questions it covered); then it is asked without.
+    vector_wait_seconds: float = Field(default=2.0, ge=0, le=60)
+    # `tacit worker`: entries embedded and indexed per batch, and how often (seconds) it looks
+    # for work when no notification woke it.
+    worker_batch: int = Field(default=64, ge=1, le=4096)
+    worker_poll_seconds: float = Field(default=5.0, gt=0)
 
 
 class InterviewSettings(_Section):
@@ -122,6 +134,9 @@ class DiscordSettings(_Section):
     dev_guild_id: int | None = None
     # Shards: 0 = one connection; "auto" lets Discord decide (AutoShardedBot); N = N shards.
     shards: int | Literal["auto"] = 0
+    # The shards this process runs (one process per shard, or a few each); empty: all of them.
+    # Each process serves its shards' servers only, and DMs when it runs shard 0.
+    shard_ids: list[int] = Field(default_factory=list)
     # Role ids or names whose members are curators, per guild id ("*" for every guild); roles
     # set with /review curators add to these.
     curator_roles: dict[str, list[str]] = Field(default_factory=dict)
@@ -130,6 +145,27 @@ class DiscordSettings(_Section):
     home_guild_id: int | None = None
     # Servers the bot serves; in any other it answers one line and stores nothing. Empty: all.
     allowed_guilds: list[int] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _shards_exist(self) -> DiscordSettings:
+        if not self.shard_ids:
+            return self
+        if not isinstance(self.shards, int) or self.shards <= 0:
+            raise ValueError("shard_ids needs discord.shards set to the total number of shards")
+        wrong = [i for i in self.shard_ids if not 0 <= i < self.shards]
+        if wrong:
+            raise ValueError(f"shard_ids {wrong} outside 0..{self.shards - 1} (discord.shards)")
+        return self
+
+    def shard_of(self, guild_id: int | None) -> int:
+        """The shard Discord sends a server's events on (DMs: None, shard 0)."""
+        if guild_id is None or not isinstance(self.shards, int) or self.shards <= 1:
+            return 0
+        return (guild_id >> 22) % self.shards
+
+    def runs_shard_of(self, guild_id: int | None) -> bool:
+        """Whether this process runs the shard of this server (None: DMs, on shard 0)."""
+        return not self.shard_ids or self.shard_of(guild_id) in self.shard_ids
 
     @model_validator(mode="after")
     def _home_is_allowed(self) -> DiscordSettings:

@@ -133,10 +133,19 @@ async def build(
     except Exception:
         await db.close()
         raise
-    embedder = BatchingEmbedder.from_settings(settings.embeddings, encoder=encoder)
+    in_process = settings.embeddings.in_process
+    if in_process:
+        embedder = BatchingEmbedder.from_settings(settings.embeddings, encoder=encoder)
+    else:
+        try:
+            embedder = _remote(settings, db)
+        except Exception:
+            await db.close()
+            raise
     index = VectorIndex(settings.chroma, model=settings.embeddings.model)
     indexer = Indexer(db, index, embedder, retry_seconds=settings.chroma.retry_seconds)
-    rules = rule_probes(settings.interview, embedder)
+    # Without the model here, follow-ups are chosen without vectors (no phrase ranking).
+    rules = rule_probes(settings.interview, embedder if in_process else None)
     llm = _assistant(settings, rules)
     engine = InterviewEngine(
         db,
@@ -169,12 +178,24 @@ async def build(
         llm,
     )
     if background:
-        svc._background = [
-            asyncio.create_task(indexer.run(), name="tacit-indexer"),
-            asyncio.create_task(_prepare(engine), name="tacit-prepare"),
-        ]
-        indexer.notify()  # index what an earlier run left owed
+        svc._background = [asyncio.create_task(_prepare(engine), name="tacit-prepare")]
+        if in_process:  # else `tacit worker` indexes
+            svc._background.append(asyncio.create_task(indexer.run(), name="tacit-indexer"))
+            indexer.notify()  # index what an earlier run left owed
     return svc
+
+
+def _remote(settings: Settings, db: Database):
+    """The embedder of a process without the model: `tacit worker` makes its vectors."""
+    from knowledge.config import ConfigError
+    from knowledge.index.remote import RemoteEmbedder
+
+    if db.is_sqlite or not settings.chroma.url:
+        raise ConfigError(
+            "embeddings.in_process = false needs PostgreSQL (database.url) and a Chroma server "
+            "(chroma.url), shared with `tacit worker`"
+        )
+    return RemoteEmbedder(db, settings.embeddings)
 
 
 def _experts(settings, db, guides, embedder, indexer, *, eraser=None) -> ExpertService:

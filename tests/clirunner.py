@@ -10,12 +10,12 @@ from click.testing import CliRunner, Result
 from knowledge.cli import cli
 
 
-def run(where: Path, *args: str, stdin: str = "") -> Result:
+def run(where: Path, *args: str, stdin: str = "", env: dict | None = None) -> Result:
     """`tacit ARGS` with `where` as the working directory (its ./data is the store)."""
     old = os.getcwd()
     os.chdir(where)
     try:
-        env = {"TACIT_CONFIG": None, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+        env = {"TACIT_CONFIG": None, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", **(env or {})}
         return CliRunner().invoke(cli, list(args), input=stdin, env=env, catch_exceptions=True)
     finally:
         os.chdir(old)

@@ -99,6 +99,16 @@ def db_url(request, tmp_path):
     drop()
 
 
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database (for what only PostgreSQL does: several processes)."""
+    if not PG_URL:
+        pytest.skip("TACIT_TEST_POSTGRES_URL is not set")
+    url, drop = _pg_database(PG_URL)
+    yield url
+    drop()
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
     """A real Chroma server (`chroma run`) on a free loopback port."""
@@ -180,6 +190,14 @@ def zygote(tmp_path_factory):
     z = Zygote(tmp_path_factory.mktemp("zygote")).start()
     yield z
     z.stop()
+    # Whatever the tests gave these processes (the fake Discord's token, fake API keys), no
+    # log line of theirs may show it.
+    leaked = z.leaks([TEST_DISCORD_TOKEN, TEST_API_KEY])
+    assert not leaked, f"secrets in the logs of tacit processes: {leaked}"
+
+
+TEST_DISCORD_TOKEN = "fake-bot-token"  # tests/fakediscord's default
+TEST_API_KEY = "sk-fake-tacit-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")

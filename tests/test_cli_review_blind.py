@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import krippendorff
@@ -9,6 +10,13 @@ import numpy as np
 import pytest
 
 from tests.test_cli_review import Store, store  # noqa: F401  (the store fixture)
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    """SQLite only: the commands are thin, and tests/test_review_blind.py runs the same storage
+    on PostgreSQL too."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'tacit.db'}"
 
 
 @pytest.fixture
@@ -67,6 +75,13 @@ def test_two_curators_review_blind_and_a_third_adjudicates_their_disagreement(bl
         line,
     ), line
     assert f"cli:ana & cli:ben {want:.3f} over 3" in stats
+    # and on the dataset card of an hf export
+    folder = blind.config.parent / "hf"
+    r = blind.run("export", "--format", "hf", "--out", str(folder), "--guide", "litigator")
+    assert r.exit_code == 0, r.output + r.stderr
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert f"| all guides | 3 | {want:.3f} | Krippendorff's alpha, nominal (verdicts) |" in card
+    assert "| criterion | mean score | entries scored |" not in card  # nobody scored here
 
 
 def test_rubric_scores_are_given_with_a_decision_checked_and_averaged(store: Store):  # noqa: F811
@@ -91,3 +106,26 @@ def test_rubric_scores_are_given_with_a_decision_checked_and_averaged(store: Sto
     stats = store.run("entries", "stats").output
     assert "rubric specificity: mean score 3.00" in stats  # 4 and 2
     assert "rubric correctness: mean score 5.00" in stats
+
+
+def test_export_keeps_entries_scoring_at_least_the_minimum_with_their_scores(store, tmp_path):  # noqa: F811
+    e0, e1, e2 = store.legal
+    store.run("entries", "approve", str(e0), "--score", "specificity=4", "--score", "correctness=3")
+    store.run("entries", "approve", str(e0), "--score", "specificity=5", "--as", "ben")
+    store.run("entries", "approve", str(e1), "--score", "specificity=2")
+    store.run("entries", "approve", str(e2))  # never scored
+    out = tmp_path / "scored.jsonl"
+    r = store.run("export", "--out", str(out), "--turns", "single", "--min-score", "specificity=3")
+    assert r.exit_code == 0, r.output + r.stderr
+    sidecar = [
+        json.loads(x) for x in (tmp_path / "scored.provenance.jsonl").read_text().splitlines()
+    ]
+    assert [p["entry_ids"] for p in sidecar] == [[e0]]
+    assert (sidecar[0]["score_specificity"], sidecar[0]["score_correctness"]) == (4.5, 3.0)
+    everything = tmp_path / "all.jsonl"
+    assert store.run("export", "--out", str(everything), "--turns", "single").exit_code == 0
+    rows = [json.loads(x) for x in (tmp_path / "all.provenance.jsonl").read_text().splitlines()]
+    by_entry = {p["entry_ids"][0]: p for p in rows}
+    assert by_entry[e1]["score_specificity"] == 2.0 and "score_specificity" not in by_entry[e2]
+    bad = store.run("export", "--out", str(tmp_path / "x.jsonl"), "--min-score", "specificity")
+    assert bad.exit_code == 1 and "give it as CRITERION=NUMBER" in bad.stderr

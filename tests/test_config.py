@@ -95,3 +95,20 @@ def test_the_home_server_must_be_one_the_bot_serves(tmp_path):
     path.write_text("[discord]\nhome_guild_id = 11\nallowed_guilds = [11]\n", encoding="utf-8")
     d = load_settings(path).discord
     assert d.serves(11) and not d.serves(33) and d.serves(None)  # DMs are always served
+
+
+def test_shard_ids_come_from_the_environment_and_pick_the_servers(monkeypatch):
+    monkeypatch.setenv("TACIT_DISCORD__SHARDS", "2")
+    monkeypatch.setenv("TACIT_DISCORD__SHARD_IDS", "[1]")
+    d = load_settings().discord
+    assert d.shard_ids == [1]
+    on_1, on_0 = (5 << 22) | 77, 4 << 22
+    assert d.runs_shard_of(on_1) and not d.runs_shard_of(on_0)
+    assert not d.runs_shard_of(None)  # DMs arrive on shard 0, served elsewhere
+
+
+def test_a_shard_outside_the_total_names_the_key(monkeypatch):
+    monkeypatch.setenv("TACIT_DISCORD__SHARDS", "2")
+    monkeypatch.setenv("TACIT_DISCORD__SHARD_IDS", "[2]")
+    with pytest.raises(ConfigError, match=r"^discord: .*shard_ids \[2\] outside 0\.\.1"):
+        load_settings()

@@ -230,22 +230,41 @@ async def test_a_new_process_resumes_from_the_database_alone(
         await other.close()
 
 
-async def test_a_crash_after_the_answer_was_saved_loses_nothing(services, consented_expert):
-    """The answer is committed first; entries and the next question are rebuilt on resume."""
+async def test_a_crash_inside_an_answer_writes_nothing_half_done(services, consented_expert):
+    """The answer, its entries and the next question commit together: a failure between them
+    leaves the question open with nothing stored, and the same answer can be given again."""
     engine = services.engine
     ask = await engine.start(consented_expert.id, "litigator")
 
-    async def crash(_turn_id, **_):
+    def crash(*_args, **_kwargs):
         raise RuntimeError("process died here")
 
-    real = engine.entries.make
-    engine.entries.make = crash
+    real = engine.entries.rows
+    engine.entries.rows = crash  # after the answer's UPDATE, inside its transaction
     with pytest.raises(RuntimeError):
         await engine.answer(ask.interview_id, LONG[5])
-    engine.entries.make = real
+    engine.entries.rows = real
     async with services.db.sessions() as s:
+        turns = list(await s.scalars(select(Turn).where(Turn.interview_id == ask.interview_id)))
+        assert [(t.status, t.answer) for t in turns] == [(TurnStatus.asked, None)]
+        assert await s.scalar(select(func.count()).select_from(Entry)) == 0
+    assert (await engine.current(ask.interview_id)).turn_id == ask.turn_id
+    reply = await engine.answer(ask.interview_id, LONG[5])
+    async with services.db.sessions() as s:
+        entries = list(await s.scalars(select(Entry).where(Entry.turn_id == ask.turn_id)))
+    assert [e.answer for e in entries] == [LONG[5].strip()] and reply.next is not None
+
+
+async def test_an_answer_stored_without_its_entries_is_repaired_on_resume(
+    services, consented_expert
+):
+    """A database left by an older version (answer committed, then a crash): resuming makes the
+    entries and the next question from what SQL holds."""
+    engine = services.engine
+    ask = await engine.start(consented_expert.id, "litigator")
+    async with services.db.sessions() as s, s.begin():
         turn = await s.get(Turn, ask.turn_id)
-        assert turn.status == TurnStatus.answered and turn.answer == LONG[5].strip()
+        turn.answer, turn.status = LONG[5].strip(), TurnStatus.answered
     current = await engine.current(ask.interview_id)
     assert current is not None and current.turn_id != ask.turn_id
     async with services.db.sessions() as s:

@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 
 import click
 
-from knowledge.cli import admin, chat, export, me, ops, review
+from knowledge.cli import admin, chat, export, me, ops, review, worker
 from knowledge.cli.common import setup_logging
 
 
@@ -64,6 +64,7 @@ for command in (
     *export.COMMANDS,
     *me.COMMANDS,
     *ops.COMMANDS,
+    worker.worker,
 ):
     cli.add_command(command)
 

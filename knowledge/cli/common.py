@@ -19,6 +19,7 @@ from knowledge.errors import TacitError
 from knowledge.ops import logs, metrics
 from knowledge.services import open_services
 from knowledge.storage import Scope
+from knowledge.storage.db import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,17 @@ def run_async(fn: Callable) -> Callable:
                 2,
             ) from None
         except OSError as e:
-            if e.filename is None:  # not about a path the user gave: a bug, shown as one
-                raise
+            if e.filename is None:  # not about a path the user gave
+                reason = unavailable(e)
+                if reason is None:
+                    raise
+                raise UserError(f"the database cannot be reached: {reason}", 2) from None
             raise UserError(f"{e.filename}: {e.strerror or e}") from None
+        except Exception as e:  # the database went away during the command
+            reason = unavailable(e)
+            if reason is None:
+                raise
+            raise UserError(f"the database cannot be reached: {reason}", 2) from None
 
     return wrapper
 

@@ -83,6 +83,13 @@ def _fail(message: str, code: int = 1) -> click.ClickException:
     help="Personal data: replace it, leave the example out, or keep it (default [export] pii).",
 )
 @click.option(
+    "--min-score",
+    "min_scores",
+    multiple=True,
+    metavar="CRITERION=N",
+    help="Only entries whose average rubric score on CRITERION is at least N (repeatable).",
+)
+@click.option(
     "--push-to-hub",
     "hub_repo",
     metavar="ORG/NAME",
@@ -109,6 +116,7 @@ def export_command(
     seed: int | None,
     turns: str | None,
     pii: str | None,
+    min_scores: tuple[str, ...],
     hub_repo: str | None,
     private: bool,
     check_path: Path | None,
@@ -126,6 +134,7 @@ def export_command(
       tacit export --format openai --out data/train.jsonl --split 0.1
       tacit export --format hf --out exports/physicians --guide physician
       tacit export --format sharegpt --since 2026-11-01 --turns multi
+      tacit export --guide physician --min-score specificity=4 --min-score safety=5
       tacit export --format dpo --out data/pairs.jsonl
       HF_TOKEN=hf_... tacit export --format hf --push-to-hub my-org/physicians --private
       tacit export --format openai --guild 123456789012345678
@@ -158,6 +167,7 @@ def export_command(
         seed=seed,
         turns=turns,
         pii=pii,
+        min_scores=min_scores,
         hub=(hub_repo, private),
     )
 

@@ -55,6 +55,8 @@ class Builder:
         self.started = started
         self.curators = curators
         self._guide_cache: dict[str, tuple[str, str, str]] = {}
+        # {entry id: {"score_<criterion>": mean}}, filled per group by the pipeline.
+        self.scores: dict[int, dict[str, float]] = {}
         self.languages: set[str] = set()  # of the guides examples came from
 
     def _guide(self, slug: str) -> tuple[str, str, str]:
@@ -117,6 +119,7 @@ class Builder:
             "redactions": redacted,
             # How the answer arrived looked wrong: [{"kind", "reason"}] (docs/quality.md).
             "quality_flags": [dict(f) for f in r.quality_flags or ()],
+            **self.scores.get(r.id, {}),  # rubric scores: score_<criterion>
         }
 
     def _interview(self, items: list) -> None:
@@ -168,6 +171,7 @@ class Builder:
                         **base,
                         "entries": [prov],
                         "near_duplicates_removed": self.removed_by.get(r.id, []),
+                        **self.scores.get(r.id, {}),  # score_<criterion> columns
                     },
                 )
                 wrote_any |= self._write(ex)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from knowledge.errors import TacitError
 from knowledge.export.formats import TRAIN, VALIDATION  # noqa: F401  (re-exported)
+from knowledge.export.scores import parse_min_scores
 from knowledge.vocab import EntryStatus, ExportFormat, PIIPolicy, Turns, values
 
 
@@ -40,6 +41,8 @@ class ExportOptions:
     turns: str | None = None
     pii: str | None = None  # redact, hold, off
     dedupe_similarity: float | None = None  # cosine; above 1 turns removal off
+    # Rubric minimums, (criterion, score): an entry's average on each must reach it.
+    min_scores: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         _check("format", self.format, ExportFormat)
@@ -51,6 +54,11 @@ class ExportOptions:
             raise ExportError(f"split: {self.split} must be at least 0 and below 1")
         if self.pii is not None:
             _check("pii", self.pii, PIIPolicy)
+        if self.min_scores:
+            try:
+                object.__setattr__(self, "min_scores", parse_min_scores(self.min_scores))
+            except ValueError as e:
+                raise ExportError(str(e)) from None
         if self.since is not None and self.since.tzinfo is None:
             object.__setattr__(self, "since", self.since.replace(tzinfo=UTC))
 

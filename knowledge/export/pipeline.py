@@ -26,6 +26,7 @@ from knowledge.export.options import (
     Progress,
     no_progress,
 )
+from knowledge.export.scores import entry_scores
 from knowledge.export.scrub import PII_WORKERS, Offload, pii_workers, redact_items, text_items
 from knowledge.export.select import count_entries, rows_query, scan_selection
 from knowledge.export.split import choose_validation, interview_groups
@@ -308,6 +309,7 @@ async def _write(db, guides, plan: Plan, chosen: Selection, offload, report, pro
                     for r in (await s.execute(rows_query(group, summaries=dpo))).all()
                     if r.id in chosen.keep
                 ]
+                builder.scores.update(await entry_scores(s, [r.id for r in rows]))
             await curators.learn(
                 {(r.guild_id, a) for r in rows for a in (r.decided_by, r.edited_by) if a}
             )

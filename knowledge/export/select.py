@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import case, func, or_, select
 
 from knowledge.export.options import ExportOptions, Progress
+from knowledge.export.scores import score_conditions
 from knowledge.export.scrub import PII_WORKERS, Offload, pii_flags, text_items
 from knowledge.storage import Database, Entry, Expert, Interview, Turn
 from knowledge.vocab import ExportPhase
@@ -30,9 +31,12 @@ def _where(opts: ExportOptions) -> list:
         conds.append(Entry.guide_slug == opts.guide)
     if opts.expert:
         who = opts.expert.strip()
-        conds.append(Expert.id == int(who) if who.isdigit() else Expert.pseudonym == who)
+        # An id SQL can hold (a 32-bit integer column), else it can only be a pseudonym.
+        is_id = who.isascii() and who.isdigit() and int(who) < 2**31
+        conds.append(Expert.id == int(who) if is_id else Expert.pseudonym == who)
     if opts.since is not None:
         conds.append(func.coalesce(Entry.decided_at, Entry.created_at) >= opts.since)
+    conds += score_conditions(opts.min_scores)
     return conds
 
 

@@ -44,10 +44,18 @@ def resolve_model(name: str) -> str:
 class SentenceTransformerEncoder:
     """sentence-transformers, loaded on first use and only once."""
 
-    def __init__(self, model: str = BUNDLED_MODEL, *, device: str = "cpu", batch_size: int = 64):
+    def __init__(
+        self,
+        model: str = BUNDLED_MODEL,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+        threads: int = 0,
+    ):
         self.name = model
         self.device = device
         self.batch_size = batch_size
+        self.threads = threads or torch_threads()
         self._model = None
         self._lock = threading.Lock()
 
@@ -57,8 +65,12 @@ class SentenceTransformerEncoder:
                 # Weights are never fetched at run time: the model must already be on disk.
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                import torch
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as hf_logging
+
+                # The event loop keeps a core of its own: torch takes the others.
+                torch.set_num_threads(self.threads)
 
                 hf_logging.disable_progress_bar()
 
@@ -89,8 +101,15 @@ class SentenceTransformerEncoder:
         return vectors.astype(np.float32, copy=False)
 
 
+def torch_threads() -> int:
+    """Threads for torch when `[embeddings] threads` is 0: every core but one."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 class BatchingEmbedder:
     """Async front of an Encoder: concurrent requests are gathered and encoded together."""
+
+    remote = False  # vectors are made in this process (see knowledge.index.remote)
 
     def __init__(self, encoder: Encoder, *, batch_size: int = 64, max_wait_ms: float = 4.0):
         self.encoder = encoder
@@ -106,7 +125,7 @@ class BatchingEmbedder:
         cls, s: EmbeddingSettings, *, encoder: Encoder | None = None
     ) -> BatchingEmbedder:
         enc = encoder or SentenceTransformerEncoder(
-            s.model, device=s.device, batch_size=s.batch_size
+            s.model, device=s.device, batch_size=s.batch_size, threads=s.threads
         )
         return cls(enc, batch_size=s.batch_size, max_wait_ms=s.max_wait_ms)
 

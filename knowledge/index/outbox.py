@@ -105,9 +105,9 @@ class Indexer:
 
     async def pending(self) -> int:
         async with self.db.sessions() as s:
-            owed = await s.scalar(select(func.count()).select_from(Entry).where(_owed()))
+            due = await s.scalar(select(func.count()).select_from(Entry).where(owed()))
             gone = await s.scalar(select(func.count()).select_from(IndexDeletion))
-        return int(owed or 0) + int(gone or 0)
+        return int(due or 0) + int(gone or 0)
 
     async def _deletions(self) -> int:
         async with self.db.sessions() as s:
@@ -120,7 +120,7 @@ class Indexer:
         return len(ids)
 
     async def _pass(self, min_age: float = 0.0) -> tuple[int, int]:
-        query = select(Entry).where(_owed()).order_by(Entry.id).limit(self.batch)
+        query = select(Entry).where(owed()).order_by(Entry.id).limit(self.batch)
         if min_age:
             young = utcnow() - timedelta(seconds=min_age)
             query = query.where(or_(Entry.embedding.is_not(None), Entry.created_at < young))
@@ -159,7 +159,8 @@ class Indexer:
         return len(missing), len(entries)
 
 
-def _owed():
+def owed():
+    """Entries Chroma does not hold as they are now."""
     return or_(
         Entry.embedding.is_(None),
         Entry.indexed_hash.is_(None),

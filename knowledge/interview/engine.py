@@ -15,8 +15,9 @@ import asyncio
 import logging
 import time
 import weakref
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from knowledge.config import InterviewSettings
 from knowledge.guides import Guide, GuideLibrary
@@ -33,28 +34,19 @@ from knowledge.interview.errors import (
     TooManyActive,
     guarded,
 )
-from knowledge.interview.probes import ProbeContext, ProbeStrategy, ProbeSuggestion, rule_probes
+from knowledge.interview.probes import ProbeContext, ProbeStrategy, rule_probes
 from knowledge.interview.teachback import Summarizer, TeachBack
 from knowledge.interview.views import Ask, InterviewView, Reply, ask_of, view_of
 from knowledge.ops import metrics
 from knowledge.quality import Arrival, QualityChecker
-from knowledge.storage import Expert, Interview, Turn, unavailable, utcnow
+from knowledge.storage import Expert, Interview, unavailable, utcnow
+from knowledge.storage.entries import from_bytes
 from knowledge.vocab import InterviewStatus, TurnStatus
 
 if TYPE_CHECKING:
     from knowledge.storage import Database
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class _Next:
-    """What follows the last turn: a follow-up, or the guide question at `position` (past the
-    end: the interview is complete), after skipping the `covered` positions."""
-
-    followup: ProbeSuggestion | None
-    position: int
-    covered: list[int] = field(default_factory=list)
 
 
 class InterviewEngine:
@@ -188,8 +180,10 @@ class InterviewEngine:
         references: list[dict] | None = None,
         arrival: Arrival | None = None,
     ) -> Reply:
-        """Store the answer to the open question and open the next one.
+        """Store the answer, its entries and the next question in one transaction.
 
+        Nothing is written until the next question is decided; a crash before the commit leaves
+        the question open, and the front-end still holds the answer (Discord re-reads it).
         `turn_id` is the question answered: when it is no longer open (an earlier attempt
         stored the answer and its reply was lost), nothing is stored twice.
         """
@@ -208,45 +202,97 @@ class InterviewEngine:
     async def _answer(
         self, interview_id: int, text: str, expect: int | None, references: list[dict] | None
     ) -> Reply:
-        turn_id = await self._save_answer(interview_id, text, references, expect)
-        if turn_id is None:  # no open question: repair what a crash left, then save
+        snap = await self._snapshot(interview_id, must_be_active=True)
+        if snap.open is None:  # no open question: repair what a crash left, then answer
             await self._ensure_open(interview_id, must_be_active=True)
-            turn_id = await self._save_answer(interview_id, text, references, expect)
-        if turn_id is not _ALREADY:
-            metrics.ANSWERS.inc()
-        if turn_id is _ALREADY:  # answered by an earlier attempt: say what comes next
+            snap = await self._snapshot(interview_id, must_be_active=True)
+        guide = self.guides.get(snap.guide_slug)
+        if expect is not None and snap.open is not None and snap.open.id != expect:
+            # Answered by an earlier attempt: say what comes next.
             nxt = await self._ensure_open(interview_id)
             async with self.db.sessions() as s:
                 made = await turns.entry_ids(s, expect)
-            return await self._reply(interview_id, expect, made, nxt, [])
-        # The answer is committed: from here on, a failure costs at most a retry.
-        # Its vector is made in the background (batched with other interviews'); the next
-        # question waits for it only to check whether the next guide question is covered.
+            return self._reply(interview_id, expect, made, nxt, [], guide)
+        if self.embedder.remote:
+            return await self._answer_remote(snap, text, references)
+        turn = snap.open
+        # Encoded off the loop, batched with other interviews' answers; drafting meanwhile.
         vector = asyncio.ensure_future(self.embedder.embed_one(text))
         vector.add_done_callback(_consume_exception)
-        made, advanced = await asyncio.gather(
-            self.entries.make(turn_id, answer_vector=vector),
-            self._advance(interview_id, answer_vector=vector),
-            return_exceptions=True,
+        drafts = asyncio.ensure_future(self.entries.draft(guide, turn, text))
+        answered = snap.with_answer(turn.id, text)
+        try:
+            nxt = await self._decide(answered, guide, vector)
+            latest = await _vector_or_none(vector)
+            vectors = await self.entries.vectors(await drafts, text, latest)
+        finally:
+            drafts.cancel()
+        entry_ids, ask, covered = await self._commit_answer(
+            snap, guide, text, references, drafts.result(), vectors, nxt
         )
-        for result in (made, advanced):
-            if isinstance(result, BaseException):
-                raise result
-        nxt, covered = advanced
-        return await self._reply(interview_id, turn_id, made, nxt, covered)
+        metrics.ANSWERS.inc()
+        if self.entries.indexer is not None:
+            self.entries.indexer.notify()
+        return self._reply(interview_id, turn.id, entry_ids, ask, covered, guide)
+
+    async def _commit_answer(self, snap, guide, text, references, drafts, vectors, nxt):
+        """One transaction: the answer, its entries and (unless `nxt` is None) the next turn;
+        (entry ids, the next Ask, covered questions)."""
+        turn = snap.open
+        async with self.db.sessions() as s, s.begin():
+            iv = await s.get(Interview, snap.id)
+            now = utcnow()
+            if not await turns.record_answer(s, turn.id, text, references, now):
+                raise NotActive(f"interview {snap.id}: that question was answered")
+            turns.touch(iv, now, self.settings.idle_gap_minutes)
+            rows = self.entries.rows(iv, guide, turn, drafts, vectors)
+            s.add_all(rows)
+            opened, covered = None, []
+            if nxt is not None:
+                opened, covered = await turns.open_next(s, iv, snap, guide, nxt)
+            else:
+                await self.embedder.wake(s)  # the workers hear it when this commits
+            await s.flush()
+            ask = ask_of(iv, guide, opened) if opened is not None else None
+            return [e.id for e in rows], ask, covered
+
+    async def _answer_remote(self, snap, text: str, references: list[dict] | None) -> Reply:
+        """No model in this process: store the answer and its entries, wait (bounded) for the
+        worker's vector of the answer, then decide and open the next question."""
+        guide = self.guides.get(snap.guide_slug)
+        turn = snap.open
+        drafts = await self.entries.draft(guide, turn, text)
+        entry_ids, _, _ = await self._commit_answer(snap, guide, text, references, drafts, {}, None)
+        vector = asyncio.ensure_future(self.embedder.entry_vector(entry_ids[0]))
+        vector.add_done_callback(_consume_exception)
+        nxt = await self._decide(snap.with_answer(turn.id, text), guide, vector)
+        async with self.db.sessions() as s, s.begin():
+            iv = await s.get(Interview, snap.id)
+            opened = await turns.open_turn(s, snap.id)  # opened by a repair meanwhile: it wins
+            if opened is not None:
+                return self._reply(
+                    snap.id, turn.id, entry_ids, ask_of(iv, guide, opened), [], guide
+                )
+            ask, covered = await turns.open_next(s, iv, snap, guide, nxt)
+            await s.flush()
+            ask = ask_of(iv, guide, ask) if ask is not None else None
+        metrics.ANSWERS.inc()
+        return self._reply(snap.id, turn.id, entry_ids, ask, covered, guide)
 
     @guarded("the skip")
     async def skip(self, interview_id: int) -> Reply:
         async with self._lock(interview_id):
             await self._ensure_open(interview_id, must_be_active=True)
             async with self.db.sessions() as s, s.begin():
-                iv = await turns.load(s, interview_id)
-                turn = turns.open_turn_of(iv)
+                turn = await turns.open_turn(s, interview_id)
+                if turn is None:
+                    raise NotActive(f"interview {interview_id} has no open question")
                 turn.status = TurnStatus.skipped
                 turn.answered_at = utcnow()
                 turn_id = turn.id
+                guide_slug = (await s.get(Interview, interview_id)).guide_slug
             nxt, covered = await self._advance(interview_id)
-            return await self._reply(interview_id, turn_id, [], nxt, covered)
+            return self._reply(interview_id, turn_id, [], nxt, covered, self.guides.get(guide_slug))
 
     async def touch(self, interview_id: int) -> None:
         """The expert is writing (a message of a multi-message answer): count the time.
@@ -324,28 +370,12 @@ class InterviewEngine:
 
     # ---- internals -----------------------------------------------------------------------
 
-    async def _save_answer(
-        self, interview_id: int, text: str, references: list[dict] | None, expect: int | None
-    ) -> int | None:
-        async with self.db.sessions() as s, s.begin():
-            iv = await s.get(Interview, interview_id)
-            if iv is None:
-                raise NotFound(f"no interview {interview_id}")
-            if iv.status != InterviewStatus.active:
-                raise NotActive(f"interview {interview_id} is {iv.status}, not active")
-            turn = await turns.open_turn(s, interview_id)
-            if turn is None:
-                return None
-            if expect is not None and turn.id != expect:
-                return _ALREADY
-            now = utcnow()
-            turn.answer = text
-            turn.status = TurnStatus.answered
-            turn.answered_at = now
-            if references:
-                turn.references = references
-            turns.touch(iv, now, self.settings.idle_gap_minutes)
-            return turn.id
+    async def _snapshot(self, interview_id: int, *, must_be_active: bool = False):
+        async with self.db.sessions() as s:
+            snap = await turns.snapshot(s, interview_id)
+        if must_be_active and snap.status != InterviewStatus.active:
+            raise NotActive(f"interview {interview_id} is {snap.status}, not active")
+        return snap
 
     async def _check_room(self, s, expert_id: int, refusal: str) -> None:
         """TooManyActive when the expert already runs as many interviews as allowed."""
@@ -361,13 +391,13 @@ class InterviewEngine:
     async def _ensure_open(self, interview_id: int, *, must_be_active: bool = False) -> Ask | None:
         """The open question, recreating what a crash between two steps left undone."""
         async with self.db.sessions() as s:
-            iv = await turns.load(s, interview_id, expert=False)
+            iv = await turns.snapshot(s, interview_id, vectors=False)
             if must_be_active and iv.status != InterviewStatus.active:
                 raise NotActive(f"interview {interview_id} is {iv.status}, not active")
             if iv.status not in (InterviewStatus.active, InterviewStatus.paused):
                 return None
             guide = self.guides.get(iv.guide_slug)
-            open_turn = next((t for t in iv.turns if t.status == TurnStatus.asked), None)
+            open_turn = iv.open
             with_entries = await turns.turns_with_entries(s, interview_id)
             unentried = [
                 t.id
@@ -381,37 +411,46 @@ class InterviewEngine:
         nxt, _ = await self._advance(interview_id)
         return nxt
 
-    async def _advance(
-        self, interview_id: int, *, answer_vector: asyncio.Future | None = None
-    ) -> tuple[Ask | None, list[str]]:
+    async def _advance(self, interview_id: int) -> tuple[Ask | None, list[str]]:
         """Decide the next question after the last turn closed, and open it."""
-        async with self.db.sessions() as s:
-            iv = await turns.load(s, interview_id, expert=False)
-        guide = self.guides.get(iv.guide_slug)
-        nxt = await self._decide(iv, guide, answer_vector)
-        return await self._open(interview_id, guide, nxt)
+        await self.entries.settled(interview_id)
+        snap = await self._snapshot(interview_id)
+        guide = self.guides.get(snap.guide_slug)
+        nxt = await self._decide(snap, guide, None)
+        async with self.db.sessions() as s, s.begin():
+            # The interview's lock is held: nothing changed since it was read but a turn
+            # opened by a repair, which wins.
+            iv = await s.get(Interview, interview_id)
+            opened = await turns.open_turn(s, interview_id)
+            if opened is not None:
+                return ask_of(iv, guide, opened), []
+            turn, covered = await turns.open_next(s, iv, snap, guide, nxt)
+            await s.flush()
+            return (ask_of(iv, guide, turn) if turn is not None else None), covered
 
-    async def _decide(
-        self, iv: Interview, guide: Guide, answer_vector: asyncio.Future | None
-    ) -> _Next:
+    async def _decide(self, snap, guide: Guide, answer_vector: asyncio.Future | None) -> turns.Next:
         """A follow-up when the probe strategy proposes one, else the next uncovered question."""
-        last = iv.turns[-1]
-        step, question = guide.questions[iv.position]
-        answers = None
+        last = snap.turns[-1]
+        step, question = guide.questions[snap.position]
+        earlier = [from_bytes(b) for t, b in snap.vectors if t != last.id]
+        latest = next((from_bytes(b) for t, b in snap.vectors if t == last.id), None)
+        if answer_vector is not None:
+            latest = await _vector_or_none(answer_vector)
+            if latest is None:
+                log.warning("no vector for the latest answer of interview %s", snap.id)
+        answers = earlier + ([latest] if latest is not None else [])
         if last.status == TurnStatus.answered:
             on_this = [
                 t
-                for t in iv.turns
+                for t in snap.turns
                 if t.step_id == step.id and t.question_id == question.id and t.followup
             ]
-            latest, earlier = await self.entries.vectors(iv.id, last.id, answer_vector)
-            answers = earlier + ([latest] if latest is not None else [])
             ctx = ProbeContext(
                 guide=guide,
                 step=step,
                 question=question,
                 answer=last.answer or "",
-                transcript=turns.transcript(iv.turns),
+                transcript=turns.transcript(snap.turns),
                 followups_asked=len(on_this),
                 probes_asked=tuple(t.probe for t in on_this),
                 answer_vector=latest,
@@ -423,75 +462,30 @@ class InterviewEngine:
                 log.exception("probe strategy failed; moving on with the guide")
                 suggestion = None
             if suggestion is not None:
-                return _Next(suggestion, iv.position)
-        position = iv.position + 1
+                return turns.Next(suggestion, snap.position)
+        position = snap.position + 1
         if not self.coverage.skippable(guide, position):
-            return _Next(None, position)
-        if answers is None:
-            answers = await self.entries.answer_vectors(iv.id, answer_vector)
-        covered = await self.coverage.skip_covered(
-            guide, position, answers, self.settings.skip_similarity
-        )
-        return _Next(None, position + len(covered), covered)
+            return turns.Next(None, position)
+        try:
+            covered = await self.coverage.skip_covered(
+                guide, position, answers, self.settings.skip_similarity
+            )
+        except Exception as e:  # no question vectors (the model or the worker failed)
+            log.warning("coverage check skipped: %s", e)
+            covered = []
+        return turns.Next(None, position + len(covered), covered)
 
-    async def _open(
-        self, interview_id: int, guide: Guide, nxt: _Next
-    ) -> tuple[Ask | None, list[str]]:
-        """Record the covered skips and open the next turn (or complete the interview)."""
-        covered = [guide.questions[p][1].text for p in nxt.covered]
-        async with self.db.sessions() as s, s.begin():
-            # The interview's lock is held: nothing changed since it was read but a turn
-            # opened by a repair, which wins.
-            iv = await s.get(Interview, interview_id)
-            opened = await turns.open_turn(s, interview_id)
-            if opened is not None:
-                return ask_of(iv, guide, opened), []
-            seq = await turns.next_seq(s, iv.id)
-            for p in nxt.covered:
-                t = turns.guide_turn(iv.id, seq, *guide.questions[p])
-                t.status, t.source = TurnStatus.skipped, "covered"
-                s.add(t)
-                seq += 1
-            if nxt.followup is not None:
-                step, question = guide.questions[iv.position]
-                turn = Turn(
-                    interview_id=iv.id,
-                    seq=seq,
-                    step_id=step.id,
-                    question_id=question.id,
-                    probe=str(nxt.followup.probe),
-                    followup=True,
-                    source=nxt.followup.source,
-                    focus=_clip(nxt.followup.focus, 200),
-                    question=nxt.followup.text,
-                )
-            elif nxt.position >= len(guide.questions):
-                iv.status = InterviewStatus.completed
-                iv.ended_at = utcnow()
-                iv.position = len(guide.questions) - 1
-                return None, covered
-            else:
-                iv.position = nxt.position
-                turn = turns.guide_turn(iv.id, seq, *guide.questions[nxt.position])
-            s.add(turn)
-            await s.flush()
-            return ask_of(iv, guide, turn), covered
-
-    async def _reply(self, interview_id, turn_id, entry_ids, nxt, covered) -> Reply:
-        closing = None
-        if nxt is None:
-            async with self.db.sessions() as s:
-                iv = await s.get(Interview, interview_id)
-                closing = self.guides.get(iv.guide_slug).outro
+    def _reply(self, interview_id, turn_id, entry_ids, nxt, covered, guide: Guide) -> Reply:
+        closing = guide.outro if nxt is None else None
         return Reply(interview_id, turn_id, entry_ids, nxt, covered, nxt is None, closing)
 
 
-# _save_answer's word for "the question answered is no longer open": stored before.
-_ALREADY = -1
-
-
-def _clip(text: str | None, limit: int) -> str | None:
-    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+async def _vector_or_none(fut: asyncio.Future) -> np.ndarray | None:
+    """The answer's vector, or None when the model (or the worker) could not make it."""
+    try:
+        return await fut
+    except Exception:
+        return None
 
 
 def _consume_exception(fut: asyncio.Future) -> None:

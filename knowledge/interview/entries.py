@@ -1,8 +1,8 @@
 """Entries from answered turns: drafted (the guide's question, or the LLM's), stored, embedded.
 
-Entries are stored at once; their vectors are made in the background (batched with other
-interviews' answers) and written to SQL, then the outbox takes them to Chroma. A failure here
-costs at most a retry: the answer is already committed, and the indexer embeds what is missing.
+A new answer's entries are stored in the answer's own transaction, with their vectors (made
+off the loop, batched with other interviews' answers); the outbox then takes them to Chroma.
+A vector that could not be made is made later by the indexer (or the worker).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import logging
 
 import numpy as np
 
-from knowledge.guides import GuideLibrary
+from knowledge.guides import Guide, GuideLibrary
 from knowledge.index import BatchingEmbedder, Indexer
 from knowledge.interview import turns
-from knowledge.interview.drafting import DraftContext, EntryDrafter, GuideDrafts
+from knowledge.interview.drafting import DraftContext, EntryDraft, EntryDrafter, GuideDrafts
 from knowledge.storage import Database, Entry, Interview, Turn
-from knowledge.storage.entries import from_bytes, set_vector
+from knowledge.storage.entries import set_vector
 
 log = logging.getLogger(__name__)
 
@@ -42,39 +42,19 @@ class EntryMaker:
         self._pending: dict[int, set[asyncio.Task]] = {}  # vector tasks by interview id
 
     async def make(self, turn_id: int, *, answer_vector: asyncio.Future | None = None) -> list[int]:
-        """Draft and store the entries of an answered turn (once); their vectors follow."""
+        """Draft and store the entries of an answered turn (once); their vectors follow.
+
+        The repair path (an answer stored before its entries, by an older version or a crash);
+        a new answer's entries are stored with it, in its transaction (`store`)."""
         async with self.db.sessions() as s:
             turn = await s.get(Turn, turn_id)
             iv = await s.get(Interview, turn.interview_id)
         guide = self.guides.get(iv.guide_slug)
-        step, question = turns.find(guide, turn.step_id, turn.question_id)
-        ctx = DraftContext(guide, question, turn.question, turn.answer or "", turn.followup)
-        try:
-            drafts = await self.drafter.draft(ctx)
-            if not drafts:
-                raise ValueError("drafter returned no entries")
-        except Exception:
-            log.warning("drafting failed for turn %s; using the guide's question", turn_id)
-            drafts = await self._fallback.draft(ctx)
+        drafts = await self.draft(guide, turn, turn.answer or "")
         async with self.db.sessions() as s, s.begin():
             if made_before := await turns.entry_ids(s, turn_id):  # by an earlier attempt
                 return made_before
-            rows = [
-                Entry(
-                    turn_id=turn_id,
-                    interview_id=iv.id,
-                    expert_id=iv.expert_id,
-                    guild_id=iv.guild_id,
-                    guide_slug=guide.slug,
-                    step_id=step.id,
-                    probe=turn.probe,
-                    part=part,
-                    question=d.question,
-                    answer=d.answer,
-                    draft_source=d.source,
-                )
-                for part, d in enumerate(drafts)
-            ]
+            rows = self.rows(iv, guide, turn, drafts, {})
             s.add_all(rows)
             await s.flush()
             made = [(e.id, e.answer) for e in rows]
@@ -84,35 +64,54 @@ class EntryMaker:
         task.add_done_callback(functools.partial(self._done, iv.id))
         return [i for i, _ in made]
 
-    async def vectors(
-        self, interview_id: int, turn_id: int, answer_vector: asyncio.Future | None
-    ) -> tuple[np.ndarray | None, list[np.ndarray]]:
-        """The latest answer's vector (None if the model failed), and every earlier answer's."""
-        await self.settled(interview_id)
-        async with self.db.sessions() as s:
-            rows = await turns.vectors_by_turn(s, interview_id)
-        earlier = [from_bytes(b) for t, b in rows if t != turn_id]
-        latest = next((from_bytes(b) for t, b in rows if t == turn_id), None)
-        if answer_vector is not None:
-            try:
-                latest = await answer_vector
-            except Exception:  # the model failed: decide without this answer
-                log.warning("no vector for the latest answer of interview %s", interview_id)
-        return latest, earlier
+    async def draft(self, guide: Guide, turn, answer: str) -> list[EntryDraft]:
+        """The drafter's entries for this answer, or the guide's when it fails."""
+        _, question = turns.find(guide, turn.step_id, turn.question_id)
+        ctx = DraftContext(guide, question, turn.question, answer, turn.followup)
+        try:
+            drafts = await self.drafter.draft(ctx)
+            if not drafts:
+                raise ValueError("drafter returned no entries")
+        except Exception:
+            log.warning("drafting failed for turn %s; using the guide's question", turn.id)
+            drafts = await self._fallback.draft(ctx)
+        return drafts
 
-    async def answer_vectors(
-        self, interview_id: int, answer_vector: asyncio.Future | None
-    ) -> list[np.ndarray]:
-        """Vectors of every answer so far, the latest one included."""
-        await self.settled(interview_id)
-        async with self.db.sessions() as s:
-            vectors = [from_bytes(b) for b in await turns.answer_vectors(s, interview_id)]
-        if answer_vector is not None:
+    async def vectors(
+        self, drafts: list[EntryDraft], answer: str, answer_vector: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
+        """Vectors of the drafts' texts; empty on failure (the indexer embeds them later)."""
+        out = {answer: answer_vector} if answer_vector is not None else {}
+        others = sorted({d.answer for d in drafts if d.answer not in out})
+        if others and self.embedder is not None and not self.embedder.remote:
             try:
-                vectors.append(await answer_vector)
-            except Exception:  # the model failed: decide without this answer
-                log.warning("no vector for the latest answer of interview %s", interview_id)
-        return vectors
+                out.update(zip(others, await self.embedder.embed(others), strict=True))
+            except Exception as e:
+                log.warning("no vectors for drafted entries (%s); the indexer retries", e)
+        return out
+
+    def rows(self, iv, guide: Guide, turn, drafts, vectors: dict[str, np.ndarray]) -> list[Entry]:
+        """The entries of an answered turn, with their vectors when known (one INSERT each)."""
+        step, _ = turns.find(guide, turn.step_id, turn.question_id)
+        rows = []
+        for part, d in enumerate(drafts):
+            e = Entry(
+                turn_id=turn.id,
+                interview_id=iv.id,
+                expert_id=iv.expert_id,
+                guild_id=iv.guild_id,
+                guide_slug=guide.slug,
+                step_id=step.id,
+                probe=turn.probe,
+                part=part,
+                question=d.question,
+                answer=d.answer,
+                draft_source=d.source,
+            )
+            if (v := vectors.get(d.answer)) is not None:
+                set_vector(e, v, self.embedder.model_name)
+            rows.append(e)
+        return rows
 
     async def settled(self, interview_id: int) -> None:
         """Wait for this interview's vectors still being made."""

@@ -9,6 +9,7 @@ send the same one; any answer or resume is new activity, so the next pause can b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ class Reminder:
     status: str  # active (left idle) or paused
     guide_slug: str
     external_id: str  # the expert's platform id (a Discord user id)
+    guild_id: int | None = None
 
 
 def _due(cutoff: datetime):
@@ -39,10 +41,16 @@ def _due(cutoff: datetime):
 
 
 async def claim_due(
-    db: Database, hours: float, *, channel_prefix: str, now: datetime | None = None
+    db: Database,
+    hours: float,
+    *,
+    channel_prefix: str,
+    now: datetime | None = None,
+    keep: Callable[[Reminder], bool] | None = None,
 ) -> list[Reminder]:
     """Claim the reminders due now for interviews whose channel starts with `channel_prefix`
-    ("discord:"); each is returned once, to one caller. Off when `hours` is 0."""
+    ("discord:"); each is returned once, to one caller. Off when `hours` is 0. `keep` leaves
+    the ones another process serves (another shard's) unclaimed."""
     if hours <= 0:
         return []
     now = now or utcnow()
@@ -59,6 +67,11 @@ async def claim_due(
         rows = (await s.execute(q)).all()
     claimed = []
     for iv, external_id in rows:
+        reminder = Reminder(
+            iv.id, iv.expert_id, iv.channel, str(iv.status), iv.guide_slug, external_id, iv.guild_id
+        )
+        if keep is not None and not keep(reminder):
+            continue
         async with db.sessions() as s, s.begin():
             result = await s.execute(
                 update(Interview)
@@ -67,9 +80,5 @@ async def claim_due(
                 .execution_options(synchronize_session=False)
             )
         if result.rowcount == 1:
-            claimed.append(
-                Reminder(
-                    iv.id, iv.expert_id, iv.channel, str(iv.status), iv.guide_slug, external_id
-                )
-            )
+            claimed.append(reminder)
     return claimed

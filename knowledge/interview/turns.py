@@ -1,20 +1,22 @@
 """The SQL of an interview: load it, find its open turn, add turns, count time, count interviews.
 
 Every function takes a session from the caller and never commits: the engine owns the unit of
-work (one `async with db.sessions() as s, s.begin()` per step).
+work (one `async with db.sessions() as s, s.begin()` per step). The answer path reads a
+`Snapshot` with core statements (the columns a turn needs, no ORM objects for the transcript).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from knowledge.guides import Guide, Question, Step
 from knowledge.interview.errors import NotActive, NotFound
-from knowledge.interview.probes import TranscriptTurn
-from knowledge.storage import Entry, Interview, Turn
+from knowledge.interview.probes import ProbeSuggestion, TranscriptTurn
+from knowledge.storage import Entry, Interview, Turn, utcnow
 from knowledge.vocab import InterviewStatus, TurnStatus
 
 
@@ -27,6 +29,143 @@ async def load(s, interview_id: int, *, expert: bool = True) -> Interview:
     if iv is None:
         raise NotFound(f"no interview {interview_id}")
     return iv
+
+
+@dataclass(frozen=True)
+class TurnRow:
+    """The columns of a turn that deciding the next question reads."""
+
+    id: int
+    seq: int
+    step_id: str
+    question_id: str
+    probe: str
+    followup: bool
+    source: str
+    focus: str | None
+    question: str
+    answer: str | None
+    status: str
+
+    def answered(self, text: str) -> TurnRow:
+        return replace(self, answer=text, status=TurnStatus.answered)
+
+
+_TURN_COLUMNS = [getattr(Turn, f) for f in TurnRow.__dataclass_fields__]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An interview as one turn sees it: a few columns of its row, its turns in order, and the
+    (turn id, vector) of its entries so far."""
+
+    id: int
+    expert_id: int
+    guild_id: int | None
+    guide_slug: str
+    status: str
+    position: int
+    turns: list[TurnRow]
+    vectors: list[tuple[int, bytes]]
+
+    @property
+    def open(self) -> TurnRow | None:
+        return next((t for t in self.turns if t.status == TurnStatus.asked), None)
+
+    def with_answer(self, turn_id: int, text: str) -> Snapshot:
+        """The same interview once `turn_id` is answered with `text` (not yet stored)."""
+        ts = [t.answered(text) if t.id == turn_id else t for t in self.turns]
+        return replace(self, turns=ts)
+
+
+async def snapshot(s, interview_id: int, *, vectors: bool = True) -> Snapshot:
+    """Three core selects: the interview's row, its turns' columns, its entries' vectors."""
+    row = (
+        await s.execute(
+            select(
+                Interview.id,
+                Interview.expert_id,
+                Interview.guild_id,
+                Interview.guide_slug,
+                Interview.status,
+                Interview.position,
+            ).where(Interview.id == interview_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no interview {interview_id}")
+    rows = await s.execute(
+        select(*_TURN_COLUMNS).where(Turn.interview_id == interview_id).order_by(Turn.seq)
+    )
+    ts = [TurnRow(*r) for r in rows]
+    return Snapshot(*row, ts, await vectors_by_turn(s, interview_id) if vectors else [])
+
+
+async def record_answer(
+    s, turn_id: int, text: str, references: list[dict] | None, now: datetime
+) -> bool:
+    """Close the open turn with its answer; False when it was no longer open."""
+    values = {"answer": text, "status": TurnStatus.answered, "answered_at": now}
+    if references:
+        values["references"] = references
+    done = await s.execute(
+        update(Turn)
+        .where(Turn.id == turn_id, Turn.status == TurnStatus.asked)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Next:
+    """What follows the last turn: a follow-up, or the guide question at `position` (past the
+    end: the interview is complete), after skipping the `covered` positions."""
+
+    followup: ProbeSuggestion | None
+    position: int
+    covered: list[int] = field(default_factory=list)
+
+
+async def open_next(
+    s, iv: Interview, snap: Snapshot, guide: Guide, nxt: Next
+) -> tuple[Turn | None, list[str]]:
+    """In the caller's transaction: record the covered skips and add the next turn (or
+    complete the interview)."""
+    covered = [guide.questions[p][1].text for p in nxt.covered]
+    seq = max(t.seq for t in snap.turns) + 1
+    for p in nxt.covered:
+        t = guide_turn(iv.id, seq, *guide.questions[p])
+        t.status, t.source = TurnStatus.skipped, "covered"
+        s.add(t)
+        seq += 1
+    if nxt.followup is not None:
+        step, question = guide.questions[iv.position]
+        turn = Turn(
+            interview_id=iv.id,
+            seq=seq,
+            step_id=step.id,
+            question_id=question.id,
+            probe=str(nxt.followup.probe),
+            followup=True,
+            source=nxt.followup.source,
+            focus=_clip(nxt.followup.focus, 200),
+            question=nxt.followup.text,
+        )
+    elif nxt.position >= len(guide.questions):
+        iv.status = InterviewStatus.completed
+        iv.ended_at = utcnow()
+        iv.position = len(guide.questions) - 1
+        return None, covered
+    else:
+        iv.position = nxt.position
+        turn = guide_turn(iv.id, seq, *guide.questions[nxt.position])
+    s.add(turn)
+    return turn, covered
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def open_turn(s, interview_id: int) -> Turn | None:
@@ -106,7 +245,7 @@ def find(guide: Guide, step_id: str, question_id: str) -> tuple[Step, Question]:
     return guide.questions[guide.position(step_id, question_id)]
 
 
-def transcript(turns: list[Turn]) -> list[TranscriptTurn]:
+def transcript(turns: list[Turn] | list[TurnRow]) -> list[TranscriptTurn]:
     """What was asked and answered so far (not the open question, nor covered skips)."""
     return [
         TranscriptTurn(t.question, t.probe, t.answer, t.followup, t.focus, t.step_id)

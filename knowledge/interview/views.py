@@ -58,6 +58,7 @@ class InterviewView:
     skipped: int
     position: int
     total: int
+    guild_id: int | None = None  # the server the interview belongs to
 
 
 def ask_of(iv: Interview, guide: Guide, turn: Turn) -> Ask:
@@ -100,4 +101,5 @@ def view_of(iv: Interview, guide: Guide) -> InterviewView:
         skipped=sum(t.status == TurnStatus.skipped for t in iv.turns),
         position=iv.position,
         total=len(guide.questions),
+        guild_id=iv.guild_id,
     )

@@ -182,7 +182,7 @@ def _run(args: list[str], env: dict[str, str], what: str) -> subprocess.Complete
     r = subprocess.run(args, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
-        raise BackupError(f"{what} failed: {lines[-1] if lines else f'exit {r.returncode}'}")
+        raise BackupError(f"{what} failed: {lines[0] if lines else f'exit {r.returncode}'}")
     return r
 
 

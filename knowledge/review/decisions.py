@@ -302,7 +302,7 @@ class Decisions:
             if not blind_now:
                 was = state_of(e)
                 apply(e, actor, now, *args[:-1])
-                if state_of(e) == was:  # already so: nothing changes, nothing is written
+                if state_of(e) == was and not scores:  # already so: nothing is written
                     return
             r = row_for(e, actor, rows)
             if fresh:

@@ -21,6 +21,7 @@ from knowledge.storage.tenancy import SCOPE_KEY, Scope
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK = 0x7AC17  # the advisory lock key tacit's migrations hold on PostgreSQL
 
 
 class DatabaseError(SetupError, RuntimeError):
@@ -86,6 +87,10 @@ class Database:
         """
         try:
             async with self.engine.begin() as conn:
+                if not self.is_sqlite:
+                    # Processes starting together (bot shards, workers) migrate one at a time;
+                    # the others then find the schema at head. Released at commit.
+                    await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
                 if self.is_sqlite:
                     # A migration that rebuilds a table (SQLite's ALTER) drops the old one: with
                     # foreign keys on, that would cascade into every row referring to it.
@@ -113,8 +118,14 @@ class Database:
         def applied(conn) -> tuple[str, ...]:
             return tuple(MigrationContext.configure(conn).get_current_heads())
 
-        async with self.engine.connect() as conn:
-            current = await conn.run_sync(applied)
+        try:
+            async with self.engine.connect() as conn:
+                current = await conn.run_sync(applied)
+        except Exception as e:
+            reason = unavailable(e)
+            if reason is None:
+                raise
+            raise DatabaseError(f"database.url: cannot use {_safe(self.url)}: {reason}") from None
         revisions = script.iterate_revisions("heads", current or "base")
         return [r.revision for r in reversed(list(revisions))]
 

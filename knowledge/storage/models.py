@@ -313,6 +313,21 @@ class IndexDeletion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class TextVector(Base):
+    """Vectors that `tacit worker` made for a process without the model (`[embeddings]
+    in_process = false`): guide questions, search queries. A row without a vector is a request;
+    its text is cleared once the vector is made."""
+
+    __tablename__ = "text_vectors"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    made_at: Mapped[datetime | None]
+
+
 class CuratorRole(Tenanted, Base):
     """A role whose members curate one server, set from Discord by its admins (/review curators);
     `[discord] curator_roles` in the settings adds to these."""

@@ -32,7 +32,9 @@ async def exported(server, ix):
 
 def assistant_texts(zip_bytes: bytes) -> list[str]:
     with zipfile.ZipFile(io.BytesIO(zip_bytes)) as z:
-        (data,) = [n for n in z.namelist() if not n.endswith(".provenance.jsonl")]
+        (data,) = [  # beside it: provenance, LLaMA-Factory and Axolotl files
+            n for n in z.namelist() if n.endswith(".jsonl") and not n.endswith(".provenance.jsonl")
+        ]
         lines = z.read(data).decode().splitlines()
     return [
         words(m["content"])
@@ -138,7 +140,7 @@ async def test_forget_after_an_export_rewrites_the_file_and_deletes_the_posted_z
         (posted,) = server.messages_in(server.dm(server.curator))
         (written,) = [
             p
-            for p in (tmp_path / f"guild-{server.guild.id}").iterdir()
+            for p in (tmp_path / f"guild-{server.guild.id}").glob("*.jsonl")
             if not p.name.endswith(".provenance.jsonl")
         ]
         assert words(ACROMEGALY[0])[:100] in words(written.read_text())

@@ -27,7 +27,8 @@ async def test_crash_mid_answer_then_restart_loses_nothing(world):
         assert again is not q2 and turn_of(again) == q2_turn
         assert "I was away" in again.content and "1 message" in again.content
         await server.idle()
-        assert q2.custom_ids == []  # one live Done button: on the question posted again
+        # One live Done button, on the question posted again; the earlier post's are disabled.
+        assert all(q2.component(c).get("disabled") for c in q2.custom_ids)
         await server.user_sends(server.expert, thread, "And by how it springs back.")
         await server.click(server.expert, again, done_id(again))
         await world.wait_question(3, thread)

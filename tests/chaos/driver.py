@@ -32,6 +32,7 @@ class Zygote:
         self.path = str(workdir / "zygote.sock")
         self.log = workdir / "zygote.log"
         self.proc: subprocess.Popen | None = None
+        self.logs: set[Path] = set()  # every child's stderr: searched for secrets at the end
 
     def start(self) -> Zygote:
         self.proc = subprocess.Popen(
@@ -52,9 +53,18 @@ class Zygote:
             self.proc.kill()
             self.proc.wait(10)
 
+    def leaks(self, secrets: list[str]) -> list[str]:
+        """Logs of this session's children holding any of `secrets`: `log: secret`."""
+        found = []
+        for path in sorted(self.logs):
+            text = path.read_text(errors="replace") if path.exists() else ""
+            found += [f"{path}: {s}" for s in secrets if s in text]
+        return found
+
     async def spawn(self, argv: list[str], *, cwd: Path, env: dict, stderr: Path) -> Child:
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
+        self.logs.add(Path(stderr))
         err = os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(self.path)

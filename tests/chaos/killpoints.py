@@ -1,9 +1,11 @@
 """Deterministic kill points for the chaos tests, installed in a forked `tacit` child.
 
 `TACIT_TEST_KILLPOINT=<point>:<n>` SIGKILLs the process the n-th time it reaches <point>:
-- after_answer_commit: the answer's transaction committed, nothing else done yet;
+- after_answer_commit: the answer's transaction (the answer, its entries and the next question,
+  one commit) is done, the reply not shown yet;
 - mid_transaction: an answer or its entries were flushed to the database, not committed;
-- after_entries: the entries of an answer committed, the next question not opened yet;
+- after_entries: an answer's entries committed (with the answer itself, since they share one
+  transaction; on resume, the repair of an older crash's answer without entries);
 - during_vector_write: Chroma took the vectors, SQL does not yet know it has them.
 They wrap the product's functions from outside (this module is imported by tests/chaos/zygote.py
 only), so the product carries no test branches.
@@ -56,9 +58,8 @@ def install(spec: str) -> None:
     from knowledge.interview.entries import EntryMaker
     from knowledge.storage import Entry, Turn
 
-    _after(
-        InterviewEngine, "_save_answer", "after_answer_commit", target, n, lambda r: r is not None
-    )
+    _after(InterviewEngine, "_commit_answer", "after_answer_commit", target, n)
+    _after(InterviewEngine, "_commit_answer", "after_entries", target, n, lambda r: bool(r[0]))
     _after(EntryMaker, "make", "after_entries", target, n, bool)
     _after(VectorIndex, "upsert", "during_vector_write", target, n)
 

@@ -82,6 +82,11 @@ def _child(req: dict, fds: list[int]) -> None:
 
         # Popped: tacit refuses TACIT_* variables it does not know.
         killpoints.install(os.environ.pop("TACIT_TEST_KILLPOINT", ""))
+        if url := os.environ.get("FAKEDISCORD_URL"):  # `tacit bot` against the fake Discord
+            sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
+            from fakediscord.endpoints import point_discord_at
+
+            point_discord_at(url)
         from knowledge.cli import cli
 
         try:

@@ -20,7 +20,7 @@ from bot.exts.interview import _render
 from bot.exts.interview._answers import read_part
 from bot.exts.interview._conversation import Conversation
 from bot.exts.interview._opening import CANNOT_WRITE, discard, open_channel
-from bot.exts.interview._recovery import ANSWER_TYPES, resume_all
+from bot.exts.interview._recovery import ANSWER_TYPES, catch_up, resume_all
 from bot.exts.interview._reminders import Reminders
 from bot.exts.interview._routes import Route, Routes
 from bot.exts.interview._views import CorrectionModal, consent_view
@@ -57,14 +57,22 @@ class InterviewCog(
         self.routes = Routes(typing_in=typing_in(bot.intents))
         self.conv = Conversation(bot, services, self.routes)
         self.reminders = Reminders(self.conv, services)
+        self._readies = 0
 
     async def cog_load(self) -> None:
-        await self.routes.load(self.engine, self.experts)
+        await self.routes.load(self.engine, self.experts, self.settings.discord)
         self.conv.spawn(resume_all(self.conv))
         self.conv.spawn(self.reminders.run())
 
     async def cog_unload(self) -> None:
         self.conv.close()
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Every READY after the first is a new session: events in between were lost."""
+        if self._readies:
+            self.conv.spawn(catch_up(self.conv))
+        self._readies += 1
 
     # ---- commands ----------------------------------------------------------------------------
 

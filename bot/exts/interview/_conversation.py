@@ -25,6 +25,8 @@ from knowledge.services import Services
 
 log = logging.getLogger(__name__)
 
+POST_RETRIES = (1.0, 3.0, 9.0)  # seconds before posting a question again after a 5xx
+
 
 class Conversation:
     def __init__(self, bot: commands.Bot, services: Services, routes: Routes) -> None:
@@ -170,11 +172,20 @@ class Conversation:
         *,
         note: str | None = None,
     ) -> None:
-        message = await send_long(
-            channel,
-            _render.ask(ask, note=note),
-            view=question_view(route.interview_id, ask.turn_id),
-        )
+        text = _render.ask(ask, note=note)
+        for wait in (*POST_RETRIES, None):
+            try:
+                message = await send_long(
+                    channel, text, view=question_view(route.interview_id, ask.turn_id)
+                )
+                break
+            except discord.HTTPException as e:
+                # Discord's 503s and overloads are not retried by discord.py; the answer is
+                # stored, so the expert must see the next question, not a silence.
+                if wait is None or e.status < 500:
+                    raise
+                log.warning("posting a question failed (%s); again in %ss", e.status, wait)
+                await asyncio.sleep(wait)
         route.turn_id, route.question_message_id = ask.turn_id, message.id
 
     async def retire_question(self, route: Route, channel: discord.abc.Messageable) -> None:
@@ -182,6 +193,15 @@ class Conversation:
         if route.question_message_id is not None:
             await self.remove_buttons(channel, route.question_message_id)
             route.question_message_id = None
+
+    async def disable_buttons(
+        self, channel: discord.abc.Messageable, message_id: int, interview_id: int, turn_id: int
+    ) -> None:
+        try:
+            view = question_view(interview_id, turn_id, disabled=True)
+            await channel.get_partial_message(message_id).edit(view=view)
+        except discord.HTTPException:
+            pass  # deleted: the newer post carries the question
 
     async def remove_buttons(self, channel: discord.abc.Messageable, message_id: int) -> None:
         try:

@@ -68,10 +68,32 @@ async def resume_route(conv: Conversation, route: Route) -> None:
             )
         await conv.post_ask(route, channel, ask, note=note)
         for message_id in earlier:  # one live Done button: the one on the new post
-            await conv.remove_buttons(channel, message_id)
+            await conv.disable_buttons(channel, message_id, route.interview_id, ask.turn_id)
         if pend.has_text:
             conv.arm(pend, route)
     log.info("interview %s resumed after a restart", route.interview_id)
+
+
+async def catch_up(conv: Conversation) -> None:
+    """After a new gateway session (not a resume), read back what experts wrote meanwhile:
+    Discord never delivers the messages sent while the bot had no session."""
+    for route in list(conv.routes):
+        if not route.running or route.turn_id is None or route.question_message_id is None:
+            continue
+        try:
+            async with conv.routes.lock(route.interview_id):
+                channel = await conv.channel(route)
+                if channel is None:
+                    continue
+                _, parts = await _answer_so_far(conv, channel, route, route.turn_id)
+                pend = conv.routes.pending_for(route, route.turn_id)
+                missed = [(i, p) for i, p in parts if i not in pend.parts]
+                for message_id, part in missed:
+                    pend.parts[message_id] = part
+                if missed and pend.has_text:
+                    conv.arm(pend, route)
+        except discord.HTTPException as e:
+            log.warning("interview %s: could not read back its channel: %s", route.interview_id, e)
 
 
 async def _answer_so_far(

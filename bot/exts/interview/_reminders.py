@@ -13,6 +13,7 @@ import logging
 import discord
 
 from bot.exts.interview._conversation import Conversation
+from bot.exts.interview._routes import runs
 from bot.exts.interview._views import resume_view
 from bot.identity import parse_interview_channel
 from knowledge.interview.reminders import Reminder, claim_due
@@ -55,11 +56,19 @@ class Reminders:
     async def send_due(self) -> int:
         """Post every reminder due now; how many were posted."""
         sent = 0
-        for r in await claim_due(self.services.db, self.hours, channel_prefix="discord:"):
+        due = await claim_due(
+            self.services.db, self.hours, channel_prefix="discord:", keep=self._ours
+        )
+        for r in due:
             if await self._post(r):
                 sent += 1
                 metrics.REMINDERS.inc()
         return sent
+
+    def _ours(self, r: Reminder) -> bool:
+        """An interview of this process's shards (another process reminds the others)."""
+        place = parse_interview_channel(r.channel)
+        return place is not None and runs(self.services.settings.discord, place[0], r.guild_id)
 
     async def _post(self, r: Reminder) -> bool:
         place = parse_interview_channel(r.channel)

@@ -1,7 +1,7 @@
 """Which Discord channel holds which interview, and the answers being written there.
 
-The table is this process's view of the interviews it serves; SQL holds the truth, and
-`load` rebuilds the table from it at start, before any message arrives.
+The table is this process's view of the interviews it serves (those of its shards); SQL holds
+the truth, and `load` rebuilds the table from it at start, before any message arrives.
 """
 
 from __future__ import annotations
@@ -14,11 +14,18 @@ import discord
 
 from bot.exts.interview._answers import PendingAnswer
 from bot.identity import interview_channel, parse_interview_channel
+from knowledge.config import DiscordSettings
 from knowledge.experts import ExpertService
 from knowledge.interview import InterviewEngine
 from knowledge.vocab import InterviewStatus
 
 log = logging.getLogger(__name__)
+
+
+def runs(discord: DiscordSettings, kind: str, guild_id: int | None) -> bool:
+    """Whether this process serves an interview: its server's shard is one of this process's
+    (`[discord] shard_ids`); DMs arrive on shard 0."""
+    return discord.runs_shard_of(None if kind == "dm" else guild_id)
 
 
 @dataclass
@@ -120,14 +127,19 @@ class Routes:
         for pend in self.pending.values():
             pend.cancel()
 
-    async def load(self, engine: InterviewEngine, experts: ExpertService) -> None:
-        """Know every Discord interview that is running or paused, from SQL."""
+    async def load(
+        self, engine: InterviewEngine, experts: ExpertService, discord: DiscordSettings
+    ) -> None:
+        """Know every Discord interview that is running or paused on this process's shards,
+        from SQL (another process serves the others)."""
         for status in (InterviewStatus.active, InterviewStatus.paused):
             for iv in await engine.list(status=status, limit=100_000):
                 where = parse_interview_channel(iv.channel)
                 if where is None:
                     continue  # a terminal interview
                 kind, channel_id = where
+                if not runs(discord, kind, iv.guild_id):
+                    continue
                 route = Route(
                     iv.id, channel_id, await self._user(experts, iv.expert_id), kind, status
                 )

@@ -201,10 +201,15 @@ def consent_view(user_id: int, guide: str) -> discord.ui.View:
     return view
 
 
-def question_view(interview_id: int, turn_id: int) -> discord.ui.View:
+def question_view(interview_id: int, turn_id: int, *, disabled: bool = False) -> discord.ui.View:
+    """Done and Skip. Disabled on an earlier post of a question asked again after a restart:
+    they still mark the post as the question's (`marks_turn`), so the answer written under it
+    is found after another restart."""
     view = discord.ui.View(timeout=None)
-    view.add_item(AnswerButton("done", interview_id, turn_id))
-    view.add_item(AnswerButton("skip", interview_id, turn_id))
+    for kind in ("done", "skip"):
+        button = AnswerButton(kind, interview_id, turn_id)
+        button.item.disabled = disabled
+        view.add_item(button)
     return view
 
 

@@ -1,7 +1,7 @@
 """turns.arrival and turns.flags: how each answer arrived, and its quality flags
 
 Revision ID: 0006
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-03 11:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -14,11 +14,9 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -54,29 +52,6 @@ async def _database(base: str) -> tuple[str, callable]:
         await c.close()
 
     return u.set(database=name).render_as_string(hide_password=False), drop
-
-
-def _chroma(folder: Path) -> tuple[str, subprocess.Popen]:
-    from tests.conftest import free_port
-
-    exe = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
-    port = free_port()
-    log = open(folder / "chroma.log", "wb")
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(folder / "chroma"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=1)
-            return url, proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("bench scale: chroma run did not start") from None
-            time.sleep(0.2)
 
 
 def _env(db: str, chroma: str, server, *, shard: int | None = None) -> dict[str, str]:
@@ -127,7 +102,14 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
 
     folder = scratch()
     db, drop = await _database(base)
-    chroma_url, chroma = _chroma(folder)
+    from tests.chaos.chromaproc import ChromaServer
+    from tests.conftest import free_port
+
+    try:
+        chroma = ChromaServer(folder, free_port()).start()
+    except RuntimeError:
+        raise SystemExit("bench scale: chroma run did not start") from None
+    chroma_url = chroma.url
     texts = [a for a in real_answers() if len(a) <= 1900]  # one Discord message each
     rng = random.Random(n)
     procs = []
@@ -240,8 +222,7 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
                 await asyncio.gather(sampler, return_exceptions=True)
             for p in procs:
                 await p.stop()
-            chroma.terminate()
-            chroma.wait()
+            chroma.stop()
             await drop()
     return {
         "answers": len(latencies),

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -112,38 +108,15 @@ def pg_url():
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
     """A real Chroma server (`chroma run`) on a free loopback port."""
-    exe = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    if exe is None:
-        pytest.fail("the chroma command is not installed")
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    log = open(path / "server.log", "wb")
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    import urllib.request
+    from tests.chaos.chromaproc import ChromaServer
 
-    while True:
-        try:
-            urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(
-                    f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}"
-                )
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"), free_port())
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        server.start()
+    except RuntimeError as e:
+        pytest.fail(f"chroma run did not start: {e}")
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(params=["embedded", "server"])
@@ -212,3 +185,24 @@ def smollm2(tmp_path_factory):
     server = LlamaServer(tmp_path_factory.mktemp("llama") / "server.log").start()
     yield server
     server.stop()
+
+
+# Runs of a minute or more of processes: `make test-all` runs them, `make test` leaves them out
+# so that CI stays under 20 minutes (docs/testing-discord.md, README "Tests").
+LONG = {
+    "tests/test_cli.py::test_a_piped_interview_is_stored_paused_at_end_of_input_and_resumed",
+    "tests/test_doctor.py::test_deleting_the_chroma_folder_is_found_and_repaired_on_the_command_line",
+    "tests/test_cli_quality.py::test_a_pasted_answer_is_flagged_in_entries_and_payouts",
+    "tests/test_chaos_chat.py::test_kill_9_during_concurrent_chats_over_postgres_loses_and_doubles_nothing",
+    "tests/test_quality_false_flags.py::test_human_paced_answers_are_not_flagged_and_pastes_are",
+    "tests/test_packaging.py::test_an_installed_copy_lists_every_guide_and_runs_an_interview",
+    "tests/bot/test_chaos_bot.py::test_kill_9_of_the_bot_in_the_quiet_period_and_after_done_loses_nothing",
+    "tests/bot/test_shard_processes.py::test_two_shard_processes_share_postgres_and_survive_kill_9",
+    "tests/test_faults_chroma.py::test_chroma_server_down_mid_interview_answers_save_backlog_shows_and_drains",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.split("[")[0] in LONG:
+            item.add_marker(pytest.mark.long)

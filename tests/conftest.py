@@ -199,6 +199,14 @@ LONG = {
     "tests/bot/test_chaos_bot.py::test_kill_9_of_the_bot_in_the_quiet_period_and_after_done_loses_nothing",
     "tests/bot/test_shard_processes.py::test_two_shard_processes_share_postgres_and_survive_kill_9",
     "tests/test_faults_chroma.py::test_chroma_server_down_mid_interview_answers_save_backlog_shows_and_drains",
+    "tests/test_cli_export.py::test_export_writes_the_split_files_and_a_summary",
+    "tests/test_cli_export.py::test_export_to_an_hf_folder_that_check_accepts",
+    "tests/test_cli_export.py::test_check_prints_each_broken_line_and_exits_non_zero",
+    "tests/test_cli_export.py::test_nothing_to_export_is_one_clear_error",
+    "tests/test_cli_export.py::test_export_help_shows_examples",
+    "tests/test_engine_llm.py::test_a_short_interview_with_the_real_small_model_keeps_every_answer",
+    "tests/test_cli.py::test_piped_input_without_consent_is_refused_and_records_nothing",
+    "tests/test_cli.py::test_an_unknown_guide_is_one_clear_line",
 }
 
 

@@ -552,7 +552,7 @@ class FakeInteraction:
             return (self.callback_call.json.get("data") or {}).get("choices", [])
         return None
 
-    async def wait_response(self, timeout: float = 5.0) -> Call:  # noqa: ASYNC109
+    async def wait_response(self, timeout: float = 10.0) -> Call:  # noqa: ASYNC109
         """Wait for the interaction callback (the initial response)."""
         return await self.server.wait_for(
             lambda c: (

@@ -699,7 +699,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         self,
         predicate: Callable[[Call], bool],
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 10.0,  # noqa: ASYNC109
         since: int | None = None,
         what: str | None = None,
     ) -> Call:
@@ -732,7 +732,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         method: str,
         route: str,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 10.0,  # noqa: ASYNC109
         since: int | None = None,
         **params: Any,
     ) -> Call:
@@ -749,7 +749,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         channel: FakeChannel | int | None = None,
         predicate: Callable[[FakeMessage], bool] | None = None,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 10.0,  # noqa: ASYNC109
         since: int | None = None,
     ) -> FakeMessage:
         """Wait until the bot posts (or fills in a deferred) message in ``channel``."""

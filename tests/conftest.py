@@ -56,8 +56,8 @@ def encoder():
     return enc
 
 
-def _pg_database(url: str) -> tuple[str, callable]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+def _pg_database(url: str, template: str | None = None) -> tuple[str, callable]:
+    """A fresh PostgreSQL database for one test (a copy of `template`), dropped afterwards."""
     import asyncio
 
     import asyncpg
@@ -74,7 +74,8 @@ def _pg_database(url: str) -> tuple[str, callable]:
         finally:
             await conn.close()
 
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    copy = f' TEMPLATE "{template}"' if template else ""
+    asyncio.run(run(f'CREATE DATABASE "{name}"{copy}'))
 
     def drop():
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -129,13 +130,61 @@ def chroma_settings(request, tmp_path):
     return ChromaSettings(url=request.getfixturevalue("chroma_server"), collection=collection)
 
 
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory):
+    """Databases already at the newest migration, made once a run (per test worker): the
+    tests that start from an empty schema use `db_url`; the others copy these, which is
+    seconds faster a test on PostgreSQL than migrating each one."""
+    import asyncio
+    import shutil
+
+    from knowledge.storage.db import upgrade
+
+    made: dict[str, str] = {}
+    drops = []
+
+    def get(kind: str) -> str:
+        if kind not in made:
+            if kind == "sqlite":
+                path = tmp_path_factory.mktemp("migrated") / "tacit.db"
+                asyncio.run(upgrade(f"sqlite+aiosqlite:///{path}"))
+                made[kind] = str(path)
+            else:
+                url, drop = _pg_database(PG_URL)
+                asyncio.run(upgrade(url))
+                drops.append(drop)
+                made[kind] = url.rsplit("/", 1)[1]
+        return made[kind]
+
+    def copy(kind: str, tmp_path: Path) -> tuple[str, callable]:
+        if kind == "sqlite":
+            target = tmp_path / "tacit.db"
+            shutil.copyfile(get("sqlite"), target)
+            return f"sqlite+aiosqlite:///{target}", lambda: None
+        return _pg_database(PG_URL, template=get("postgres"))
+
+    yield copy
+    for drop in drops:
+        drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def migrated_url(request, tmp_path, migrated):
+    """Like `db_url`, with the schema already at head."""
+    if request.param == "postgres" and not PG_URL:
+        pytest.skip("TACIT_TEST_POSTGRES_URL is not set")
+    url, drop = migrated(request.param, tmp_path)
+    yield url
+    drop()
+
+
 @pytest.fixture
-def settings(tmp_path, db_url):
+def settings(tmp_path, migrated_url):
     from knowledge.config import ChromaSettings, Settings
 
     return Settings(
         data_dir=tmp_path,
-        database={"url": db_url},
+        database={"url": migrated_url},
         chroma=ChromaSettings(path=tmp_path / "chroma", collection="entries"),
     )
 

@@ -249,9 +249,12 @@ class InterviewCog(
             await discard(channel, kind)
             raise
         route = Route(ask.interview_id, channel.id, user.id, kind, InterviewStatus.active)
-        self.routes.add(route)
-        self.routes.remember_user(expert.id, user.id)
-        await self.conv.post_ask(route, channel, ask)
+        # Held until the question's post returns: the expert can answer as soon as Discord
+        # shows it, and their message must wait for the route's turn, not find none.
+        async with self.routes.lock(route.interview_id):
+            self.routes.add(route)
+            self.routes.remember_user(expert.id, user.id)
+            await self.conv.post_ask(route, channel, ask)
         log.info("interview %s started in a Discord %s", ask.interview_id, kind)
         return f"Your interview is open in {route.mention}."
 
@@ -281,10 +284,12 @@ class InterviewCog(
                     "`/interview resume` picks it up again."
                 )
             return
-        part, unread = await read_part(message)
+        # The lock is taken before anything awaits: a Done pressed right after this message
+        # waits for it (attachments included) instead of closing the answer without it.
         async with self.routes.lock(route.interview_id):
             if route.turn_id is None:
                 return
+            part, unread = await read_part(message)
             pend = self.routes.pending_for(route, route.turn_id)
             pend.parts[message.id] = part
             pend.arrival.add(message.created_at, len(part.content.strip()), key=message.id)

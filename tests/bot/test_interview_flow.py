@@ -97,6 +97,27 @@ async def test_done_button_takes_the_answer_at_once(world):
 
 
 @pytest.mark.asyncio
+async def test_an_answer_written_before_discord_confirms_the_question_is_kept(world):
+    # Discord shows the first question before its reply to the bot's post comes back: an
+    # expert quick enough answers in that gap, and their words must not be dropped.
+    world.configure(quiet_period_seconds=600)
+    server = world.server
+    server.slow_next("POST", "/channels/{channel_id}/messages", 1.5, times=2)  # welcome, Q1
+    async with world.run():
+        ix = await world.consent_notice(server.expert)
+        await server.click(
+            server.expert, ix.message, f"tacit:consent:agree:{server.expert.id}:{GUIDE}"
+        )
+        q1 = await world.wait_question(1)
+        thread = server.channel(q1.channel_id)
+        await server.user_sends(server.expert, thread, "I check the balance wheel first.")
+        click = await server.click(server.expert, q1, done_id(q1))
+        await click.wait_response()
+        await world.wait_question(2, thread)
+    assert (await world.answers())[0] == "I check the balance wheel first."
+
+
+@pytest.mark.asyncio
 async def test_done_with_nothing_written_says_so(world):
     world.configure(quiet_period_seconds=600)
     server = world.server

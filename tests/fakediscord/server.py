@@ -109,6 +109,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         self._waiters: list[tuple[Callable[[Call], bool], asyncio.Future[Call]]] = []
         self._mark = 0
         self._failures: list[dict[str, Any]] = []
+        self._slow: list[dict[str, Any]] = []
         self._in_flight = 0
 
         self.sessions: dict[str, GatewaySession] = {}
@@ -813,6 +814,22 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
             method, route, times, params, lambda: ApiError(status, code, message, headers=headers)
         )
 
+    def slow_next(
+        self, method: str, route: str, seconds: float, *, times: int = 1, **params: Any
+    ) -> None:
+        """Answer the next ``times`` matching calls ``seconds`` late: what they did (a message
+        posted, say) is already seen by everyone else, as when Discord's reply is slow to come
+        back while its gateway has already shown the message."""
+        self._slow.append(
+            {
+                "method": method.upper(),
+                "route": route,
+                "params": params,
+                "times": times,
+                "seconds": seconds,
+            }
+        )
+
     def rate_limit_next(
         self,
         method: str,
@@ -1013,9 +1030,17 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
             )
         call.status, call.response, call.response_headers = status, response, headers
         self._record(call)
+        await self._maybe_slow(call)
         if status == 204:
             return web.Response(status=204)
         return json_response(response, status, headers)
+
+    async def _maybe_slow(self, call: Call) -> None:
+        for slow in self._slow:
+            if slow["times"] > 0 and call.matches(slow["method"], slow["route"], **slow["params"]):
+                slow["times"] -= 1
+                await asyncio.sleep(slow["seconds"])
+                return
 
     def _maybe_fail(self, call: Call) -> None:
         for failure in self._failures:

@@ -173,6 +173,9 @@ class Conversation:
         note: str | None = None,
     ) -> None:
         text = _render.ask(ask, note=note)
+        # The open question from now on: Discord shows the post (and its Done button) to the
+        # expert before its reply to us comes back, and what they do meanwhile is for it.
+        route.turn_id = ask.turn_id
         for wait in (*POST_RETRIES, None):
             try:
                 message = await send_long(
@@ -186,7 +189,7 @@ class Conversation:
                     raise
                 log.warning("posting a question failed (%s); again in %ss", e.status, wait)
                 await asyncio.sleep(wait)
-        route.turn_id, route.question_message_id = ask.turn_id, message.id
+        route.question_message_id = message.id
 
     async def retire_question(self, route: Route, channel: discord.abc.Messageable) -> None:
         """Take the Done/Skip buttons off the question that was just dealt with."""

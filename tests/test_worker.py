@@ -180,3 +180,39 @@ async def test_the_worker_refuses_sqlite(tmp_path, encoder):
             Worker(db, VectorIndex(Settings().chroma), BatchingEmbedder(encoder))
     finally:
         await db.close()
+
+
+async def test_a_bot_waiting_for_a_vector_is_woken_by_the_worker_not_by_polling(
+    pg_url, chroma_server, encoder, monkeypatch
+):
+    """The worker NOTIFYs when it has made vectors: the bot's wait asks the database a
+    handful of times, where polling every 20 ms would ask it dozens of times a second."""
+    from knowledge.index import remote
+
+    monkeypatch.setattr(remote, "LISTENING_POLL", 600.0)  # only a notification can wake it
+    svc = await build(remote_settings(pg_url, chroma_server, wait=10.0), background=False)
+    stop = asyncio.Event()
+    try:
+        svc.embedder.wait = 0  # the answer itself goes on without its vector
+        (entry_id,) = (await answer_all(svc, ANSWERS[:1]))[:1]
+        svc.embedder.wait, svc.embedder.looks = 600.0, 0  # no deadline look in this test
+        w = worker(svc, encoder)
+
+        async def late_worker():
+            await asyncio.sleep(1.5)  # the bot is already waiting
+            await w.run(stop)
+
+        task = asyncio.create_task(late_worker())
+        async with asyncio.timeout(60):  # woken, or never within the test
+            vector = await svc.embedder.entry_vector(entry_id)
+        assert vector.shape == (384,)
+        # Polling would have looked at least 75 times in the 1.5 s before the worker started.
+        assert svc.embedder.looks <= 4, svc.embedder.looks
+        stop.set()
+        await task
+        async with svc.db.sessions() as s:
+            stored = await s.scalar(select(Entry.embedding).where(Entry.id == entry_id))
+        assert stored is not None
+    finally:
+        stop.set()
+        await svc.close()

@@ -24,7 +24,9 @@ from knowledge.storage.entries import from_bytes
 log = logging.getLogger(__name__)
 
 CHANNEL = "tacit_outbox"  # NOTIFY channel the workers LISTEN on
-POLL = 0.02  # seconds between looks for a vector being made
+MADE = "tacit_vectors"  # NOTIFY channel the workers signal made vectors on
+POLL = 0.02  # seconds between looks for a vector being made, when LISTEN is not available
+LISTENING_POLL = 1.0  # the same while listening: a notification wakes the waiters first
 
 
 class VectorTimeout(EmbeddingError):
@@ -35,9 +37,10 @@ def text_hash(t: str) -> str:
     return hashlib.sha256(t.encode()).hexdigest()
 
 
-async def notify(s) -> None:
-    """Wake the workers when the caller's transaction commits (PostgreSQL delivers it then)."""
-    await s.execute(text(f"NOTIFY {CHANNEL}"))
+async def notify(s, channel: str = CHANNEL) -> None:
+    """Wake the listeners when the caller's transaction commits (PostgreSQL delivers it then):
+    the workers (CHANNEL), or the processes waiting for vectors (MADE)."""
+    await s.execute(text(f"NOTIFY {channel}"))
 
 
 class RemoteEmbedder:
@@ -50,25 +53,73 @@ class RemoteEmbedder:
         self.model_name = settings.model
         self.wait = settings.vector_wait_seconds
         self.batches = 0
+        self.looks = 0  # queries made while waiting for vectors
+        self._made = asyncio.Event()  # replaced by a fresh one at each notification
+        self._listener = None  # an asyncpg connection LISTENing on MADE
+        self._listen_lock = asyncio.Lock()
+        self._listen_failed = False
 
     async def wake(self, s) -> None:
         await notify(s)
 
-    async def entry_vector(self, entry_id: int) -> np.ndarray:
-        """The vector a worker stores on this entry, once it is there."""
+    async def _listening(self) -> bool:
+        """LISTEN for the workers' notifications (one connection, opened at the first wait);
+        False when that is not possible: the waiters then poll."""
+        if self._listener is not None and not self._listener.is_closed():
+            return True
+        if self._listen_failed or self.db.is_sqlite:
+            return False
+        async with self._listen_lock:
+            if self._listener is None or self._listener.is_closed():
+                try:
+                    import asyncpg
+                    from sqlalchemy.engine import make_url
+
+                    dsn = make_url(self.db.url).set(drivername="postgresql")
+                    conn = await asyncpg.connect(
+                        dsn.render_as_string(hide_password=False), timeout=5
+                    )
+                    await conn.add_listener(MADE, self._notified)
+                    self._listener = conn
+                except Exception as e:  # the waits poll instead; the reason, not the DSN
+                    log.warning("cannot LISTEN for made vectors (polling instead): %s", e)
+                    self._listen_failed = True
+                    return False
+        return True
+
+    def _notified(self, *_) -> None:
+        made, self._made = self._made, asyncio.Event()
+        made.set()
+
+    async def _until(self, look, what: str):
+        """`look()` again until it finds something, woken by the workers' notifications."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait
+        listening = await self._listening() if self.wait > 0 else False
         while True:
+            made = self._made  # taken before looking: a notification meanwhile is not missed
+            self.looks += 1
+            found = await look()
+            if found is not None:
+                return found
+            left = deadline - loop.time()
+            if left <= 0:
+                raise VectorTimeout(f"no {what} within {self.wait:g} s: is `tacit worker` running?")
+            try:
+                async with asyncio.timeout(min(left, LISTENING_POLL if listening else POLL)):
+                    await made.wait()
+            except TimeoutError:
+                pass
+
+    async def entry_vector(self, entry_id: int) -> np.ndarray:
+        """The vector a worker stores on this entry, once it is there."""
+
+        async def look():
             async with self.db.sessions() as s:
                 vector = await s.scalar(select(Entry.embedding).where(Entry.id == entry_id))
-            if vector is not None:
-                return from_bytes(vector)
-            if loop.time() >= deadline:
-                raise VectorTimeout(
-                    f"no vector for entry {entry_id} within {self.wait:g} s: is `tacit worker`"
-                    " running?"
-                )
-            await asyncio.sleep(POLL)
+            return None if vector is None else from_bytes(vector)
+
+        return await self._until(look, f"vector for entry {entry_id}")
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors of texts: made before, or requested now and waited for."""
@@ -90,16 +141,12 @@ class RemoteEmbedder:
                     .on_conflict_do_nothing()
                 )
                 await notify(s)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.wait
-            while len(found) < len(set(hashes)):
-                if loop.time() >= deadline:
-                    raise VectorTimeout(
-                        f"no vectors for {len(set(hashes)) - len(found)} text(s) within "
-                        f"{self.wait:g} s: is `tacit worker` running?"
-                    )
-                await asyncio.sleep(POLL)
-                found |= await self._known(set(hashes) - found.keys())
+
+            async def look():
+                found.update(await self._known(set(hashes) - found.keys()))
+                return True if len(found) == len(set(hashes)) else None
+
+            await self._until(look, f"vectors for {len(missing)} text(s)")
         return np.stack([found[h] for h in hashes])
 
     async def embed_one(self, t: str) -> np.ndarray:
@@ -117,4 +164,6 @@ class RemoteEmbedder:
             return {h: from_bytes(v) for h, v in rows}
 
     async def close(self) -> None:
-        pass
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None

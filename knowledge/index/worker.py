@@ -4,7 +4,8 @@ Each pass takes a batch of owed rows with `SELECT ... FOR UPDATE SKIP LOCKED` (s
 never take the same rows), embeds them in one batch, writes them to Chroma and marks them in
 the same transaction. A worker that dies mid-batch holds no lock afterwards: its rows are taken
 again (at least once; Chroma's upsert by entry id and the content hash make that harmless).
-Workers sleep on PostgreSQL's LISTEN and wake on the bot's NOTIFY, or every `poll_seconds`.
+Workers sleep on PostgreSQL's LISTEN and wake on the bot's NOTIFY, or every `poll_seconds`;
+they NOTIFY `tacit_vectors` when vectors are made, which wakes the bots waiting for them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from knowledge.errors import SetupError
 from knowledge.guides import GuideLibrary
 from knowledge.index.embeddings import BatchingEmbedder
 from knowledge.index.outbox import owed
-from knowledge.index.remote import CHANNEL, text_hash
+from knowledge.index.remote import CHANNEL, MADE, notify, text_hash
 from knowledge.index.vectors import IndexItem, IndexUnavailable, VectorIndex
 from knowledge.storage import Database, Entry, IndexDeletion, TextVector, utcnow
 from knowledge.storage.entries import (
@@ -159,6 +160,7 @@ class Worker:
             vectors = await self.embedder.embed([r.text or "" for r in rows])
             for r, v in zip(rows, vectors, strict=True):
                 r.vector, r.text, r.made_at = to_bytes(v), None, utcnow()
+            await notify(s, MADE)  # the bots waiting for them wake at commit
         self.stats.texts += len(rows)
         return len(rows)
 
@@ -188,6 +190,8 @@ class Worker:
             )
             for e in entries:
                 e.indexed_hash = content_hash(e)
+            if missing:
+                await notify(s, MADE)
         self.stats.entries += [e.id for e in entries]
         self.stats.embedded += len(missing)
         return len(entries)

@@ -189,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not rest:
         parser.error("a target is required after --")
     point_discord_at(ns.url)
+    # Ctrl-C (SIGINT) stops the bot whatever this process inherited: a parent that ignored
+    # or blocked SIGINT when it started us passes that on through exec.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ["FAKEDISCORD_URL"] = ns.url
     if rest[0] == "-m":
         if len(rest) < 2:

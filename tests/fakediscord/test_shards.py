@@ -432,7 +432,8 @@ async def test_one_bot_process_per_shard() -> None:
             await server.idle()
             for channel in (server.general, b.general, dm):
                 assert len(server.messages_in(channel)) == 1  # nobody else answered
-        assert (p0.proc.returncode, p1.proc.returncode) == (0, 0)
+        codes = (p0.proc.returncode, p1.proc.returncode)
+        assert codes == (0, 0), f"{codes}:\n{p0.output[-1500:]}\n---\n{p1.output[-1500:]}"
         assert server.sessions == {}  # Ctrl-C closed both sessions cleanly
         assert "Traceback" not in p0.output + p1.output
 

@@ -27,6 +27,23 @@ async def test_answers_arriving_together_are_encoded_in_one_batch(encoder):
         await emb.close()
 
 
+async def test_short_texts_gathered_beside_a_long_answer_are_not_padded_to_its_length(encoder):
+    """The micro-batcher gathers phrases and questions beside whole answers; the model pads a
+    batch to its longest text, so like lengths go together, and every vector is still the one
+    its text gets alone, in the caller's order."""
+    from knowledge.index.embeddings import padded_batches
+
+    short = ["hairspring", "the pallet stones", "What do you check first, and why?"] * 10
+    texts = [ANSWERS[0], *short, ANSWERS[1]]
+    batches = padded_batches(texts, 64, 1024)
+    assert sorted(i for b in batches for i in b) == list(range(len(texts)))
+    (longs,) = [b for b in batches if 0 in b]
+    assert set(longs) <= {0, len(texts) - 1}  # no short text padded to an answer's length
+    vectors = encoder.encode(texts)
+    for i in (0, 1, 3, len(texts) - 1):
+        assert np.allclose(vectors[i], encoder.encode([texts[i]])[0], atol=1e-5)
+
+
 async def test_batches_are_capped_at_the_configured_size(encoder):
     emb = BatchingEmbedder(encoder, batch_size=8, max_wait_ms=20)
     try:

@@ -86,19 +86,54 @@ class SentenceTransformerEncoder:
 
     @property
     def dimension(self) -> int:
-        return self._load().get_sentence_embedding_dimension()
+        model = self._load()
+        # Renamed in sentence-transformers 6 (the old name warns there).
+        dim = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
+        return dim()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._load().encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return vectors.astype(np.float32, copy=False)
+        model = self._load()
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for chunk in padded_batches(texts, self.batch_size, model.max_seq_length * CHARS_PER_TOKEN):
+            out[chunk] = model.encode(
+                [texts[i] for i in chunk],
+                batch_size=len(chunk),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return out
+
+
+CHARS_PER_TOKEN = 4  # about, in English: a text longer than the model reads is cut anyway
+PADDED_BUDGET = 4096  # characters a batch may cost once every text is padded to the longest
+
+
+def padded_batches(texts: list[str], batch_size: int, cap: int) -> list[list[int]]:
+    """Indices of `texts` in batches of like length, shortest first.
+
+    A batch costs as much as its size times its longest text (every text is padded to it):
+    the guide questions and probe phrases that the micro-batcher gathers beside one long answer
+    would each cost as much as that answer. Batches are cut where that padded cost would pass
+    PADDED_BUDGET (or `batch_size` texts), never splitting texts of the same length apart.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for i in order:
+        longest = max(1, min(len(texts[i]), cap))  # sorted: this one is the batch's longest
+        if batch and (len(batch) >= batch_size or (len(batch) + 1) * longest > PADDED_BUDGET):
+            batches.append(batch)
+            batch = []
+        batch.append(i)
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 def torch_threads() -> int:

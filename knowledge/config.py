@@ -323,7 +323,7 @@ def load_settings(path: str | Path | None = None, **overrides) -> Settings:
 
 
 # TACIT_ variables read elsewhere, not settings.
-_NOT_SETTINGS = {"CONFIG", "TEST_POSTGRES_URL", "TEST_CHROMA_URL"}
+_NOT_SETTINGS = {"CONFIG", "TEST_POSTGRES_URL", "TEST_CHROMA_URL", "BENCH_POSTGRES_URL"}
 
 
 def _check_environment() -> None:

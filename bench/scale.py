@@ -113,6 +113,7 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
     texts = [a for a in real_answers() if len(a) <= 1900]  # one Discord message each
     rng = random.Random(n)
     procs = []
+    workers = []
     latencies: list[float] = []
     depth: list[int] = []
     stop = asyncio.Event()
@@ -164,7 +165,9 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
                     await server.click(user, ix.message, f"tacit:consent:agree:{user.id}:{GUIDE}")
                     return await _first_question(server, user)
 
+            t_open = time.monotonic()
             firsts = await asyncio.gather(*(open_one(w, u) for w, u in users))
+            opened = time.monotonic() - t_open
 
             async def sample():
                 from sqlalchemy import func, select
@@ -204,7 +207,7 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
                             and _is_question(c.message)
                         ),
                         since=since,
-                        timeout=60,
+                        timeout=900,  # an overloaded turn is slow, not lost: measure it
                     )
                     latencies.append(call.at - t)
                     question = call.message
@@ -213,10 +216,11 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
             t0 = time.monotonic()
             await asyncio.gather(*(expert(u, q) for (_, u), q in zip(users, firsts, strict=True)))
             wall = time.monotonic() - t0
-            for w in workers:
-                w.terminate()
-                await w.wait()
         finally:
+            for w in workers:  # on a failure too: they would poll a dropped database
+                if w.returncode is None:
+                    w.terminate()
+                    await w.wait()
             stop.set()
             if sampler is not None:
                 await asyncio.gather(sampler, return_exceptions=True)
@@ -229,6 +233,9 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
         "answers/s": len(latencies) / wall,
         "p50 ms": percentile(latencies, 50) * 1000,
         "p99 ms": percentile(latencies, 99) * 1000,
+        "max ms": max(latencies) * 1000,
+        "turns over 10 s": sum(t > 10 for t in latencies),
+        "seconds to open the interviews": opened,
         "queue depth, max": max(depth or [0]),
         "queue depth, mean": sum(depth) / max(1, len(depth)),
     }

@@ -216,3 +216,43 @@ async def test_a_bot_waiting_for_a_vector_is_woken_by_the_worker_not_by_polling(
     finally:
         stop.set()
         await svc.close()
+
+
+async def test_a_notification_wakes_only_the_turns_waiting_for_the_entries_it_names(
+    pg_url, chroma_server, encoder, monkeypatch
+):
+    """A thousand turns waiting for vectors must not all ask the database again each time a
+    worker makes one: the notification names its entries."""
+    from sqlalchemy import text, update
+
+    from knowledge.index import remote
+    from knowledge.storage.entries import to_bytes
+
+    monkeypatch.setattr(remote, "LISTENING_POLL", 600.0)
+    svc = await build(remote_settings(pg_url, chroma_server, wait=0), background=False)
+    try:
+        first, second = (await answer_all(svc, ANSWERS[:2]))[:2]
+        svc.embedder.wait, svc.embedder.looks = 600.0, 0
+        waiting = asyncio.create_task(svc.embedder.entry_vector(first))
+        await asyncio.sleep(0.5)  # listening, looked once
+        assert svc.embedder.looks == 1
+
+        async def made(entry_id: int, vector) -> None:
+            async with svc.db.sessions() as s, s.begin():
+                if vector is not None:
+                    await s.execute(
+                        update(Entry).where(Entry.id == entry_id).values(embedding=vector)
+                    )
+                await s.execute(
+                    text("SELECT pg_notify('tacit_vectors', :ids)"), {"ids": str(entry_id)}
+                )
+
+        await made(second, None)  # another entry's vector: this turn does not look again
+        await asyncio.sleep(0.5)
+        assert svc.embedder.looks == 1 and not waiting.done()
+        await made(first, to_bytes(encoder.encode([ANSWERS[0]])[0]))
+        async with asyncio.timeout(30):
+            vector = await waiting
+        assert vector.shape == (384,) and svc.embedder.looks == 2
+    finally:
+        await svc.close()

@@ -37,10 +37,19 @@ def text_hash(t: str) -> str:
     return hashlib.sha256(t.encode()).hexdigest()
 
 
-async def notify(s, channel: str = CHANNEL) -> None:
+async def notify(s, channel: str = CHANNEL, payload: str = "") -> None:
     """Wake the listeners when the caller's transaction commits (PostgreSQL delivers it then):
     the workers (CHANNEL), or the processes waiting for vectors (MADE)."""
-    await s.execute(text(f"NOTIFY {channel}"))
+    await s.execute(
+        text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload}
+    )
+
+
+def made_payload(entry_ids: list[int]) -> str:
+    """MADE's payload: the entries whose vectors were just stored ("" for texts, or too many
+    to list: every waiter looks). PostgreSQL takes payloads under 8,000 bytes."""
+    listed = ",".join(map(str, entry_ids))
+    return listed if len(listed) < 7000 else ""
 
 
 class RemoteEmbedder:
@@ -54,7 +63,8 @@ class RemoteEmbedder:
         self.wait = settings.vector_wait_seconds
         self.batches = 0
         self.looks = 0  # queries made while waiting for vectors
-        self._made = asyncio.Event()  # replaced by a fresh one at each notification
+        self._made = asyncio.Event()  # for every waiter: replaced at each notification
+        self._made_for: dict[int, asyncio.Event] = {}  # for the waiters of one entry's vector
         self._listener = None  # an asyncpg connection LISTENing on MADE
         self._listen_lock = asyncio.Lock()
         self._listen_failed = False
@@ -87,17 +97,33 @@ class RemoteEmbedder:
                     return False
         return True
 
-    def _notified(self, *_) -> None:
+    def _notified(self, _conn, _pid, _channel, payload: str) -> None:
+        """Wake the waiters of the entries named (all of them when none are: text vectors)."""
+        ids = [int(i) for i in payload.split(",") if i.isdigit()] if payload else []
+        if ids:
+            for entry_id in ids:
+                if (event := self._made_for.pop(entry_id, None)) is not None:
+                    event.set()
+            return
         made, self._made = self._made, asyncio.Event()
         made.set()
+        for event in self._made_for.values():
+            event.set()
+        self._made_for.clear()
 
-    async def _until(self, look, what: str):
-        """`look()` again until it finds something, woken by the workers' notifications."""
+    async def _until(self, look, what: str, entry_id: int | None = None):
+        """`look()` again until it finds something, woken by the workers' notifications: only
+        those naming `entry_id` when it is given, so a thousand waiting turns do not all ask the
+        database again each time one vector is made."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait
         listening = await self._listening() if self.wait > 0 else False
         while True:
-            made = self._made  # taken before looking: a notification meanwhile is not missed
+            # Taken before looking: a notification meanwhile is not missed.
+            if entry_id is None:
+                made = self._made
+            else:
+                made = self._made_for.setdefault(entry_id, asyncio.Event())
             self.looks += 1
             found = await look()
             if found is not None:
@@ -119,7 +145,10 @@ class RemoteEmbedder:
                 vector = await s.scalar(select(Entry.embedding).where(Entry.id == entry_id))
             return None if vector is None else from_bytes(vector)
 
-        return await self._until(look, f"vector for entry {entry_id}")
+        try:
+            return await self._until(look, f"vector for entry {entry_id}", entry_id)
+        finally:
+            self._made_for.pop(entry_id, None)
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors of texts: made before, or requested now and waited for."""

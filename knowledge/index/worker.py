@@ -22,7 +22,7 @@ from knowledge.errors import SetupError
 from knowledge.guides import GuideLibrary
 from knowledge.index.embeddings import BatchingEmbedder
 from knowledge.index.outbox import owed
-from knowledge.index.remote import CHANNEL, MADE, notify, text_hash
+from knowledge.index.remote import CHANNEL, MADE, made_payload, notify, text_hash
 from knowledge.index.vectors import IndexItem, IndexUnavailable, VectorIndex
 from knowledge.storage import Database, Entry, IndexDeletion, TextVector, utcnow
 from knowledge.storage.entries import (
@@ -191,7 +191,7 @@ class Worker:
             for e in entries:
                 e.indexed_hash = content_hash(e)
             if missing:
-                await notify(s, MADE)
+                await notify(s, MADE, made_payload([e.id for e in missing]))
         self.stats.entries += [e.id for e in entries]
         self.stats.embedded += len(missing)
         return len(entries)

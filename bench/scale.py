@@ -224,8 +224,10 @@ async def _one_size(n: int, base: str, *, answers_each: int, think: tuple[float,
             stop.set()
             if sampler is not None:
                 await asyncio.gather(sampler, return_exceptions=True)
-            for p in procs:
+            for i, p in enumerate(procs):
                 await p.stop()
+                (folder / f"bot{i}.log").write_text(p.output)  # warnings and errors, to read
+            print(f"bench scale: logs in {folder}", file=sys.stderr)
             chroma.stop()
             await drop()
     return {

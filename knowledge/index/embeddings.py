@@ -120,7 +120,7 @@ def padded_batches(texts: list[str], batch_size: int, cap: int) -> list[list[int
     A batch costs as much as its size times its longest text (every text is padded to it):
     the guide questions and probe phrases that the micro-batcher gathers beside one long answer
     would each cost as much as that answer. Batches are cut where that padded cost would pass
-    PADDED_BUDGET (or `batch_size` texts), never splitting texts of the same length apart.
+    PADDED_BUDGET, or at `batch_size` texts.
     """
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     batches: list[list[int]] = []

@@ -67,7 +67,7 @@ class RemoteEmbedder:
         self._made_for: dict[int, asyncio.Event] = {}  # for the waiters of one entry's vector
         self._listener = None  # an asyncpg connection LISTENing on MADE
         self._listen_lock = asyncio.Lock()
-        self._listen_failed = False
+        self._listen_failed_at: float | None = None  # when LISTEN last failed (loop time)
 
     async def wake(self, s) -> None:
         await notify(s)
@@ -77,9 +77,18 @@ class RemoteEmbedder:
         False when that is not possible: the waiters then poll."""
         if self._listener is not None and not self._listener.is_closed():
             return True
-        if self._listen_failed or self.db.is_sqlite:
+        if self.db.is_sqlite:
+            return False
+        loop = asyncio.get_running_loop()
+
+        def tried_lately() -> bool:  # then poll, and try again in a minute
+            return self._listen_failed_at is not None and loop.time() - self._listen_failed_at < 60
+
+        if tried_lately():
             return False
         async with self._listen_lock:
+            if tried_lately():  # another waiter just tried
+                return False
             if self._listener is None or self._listener.is_closed():
                 try:
                     import asyncpg
@@ -93,8 +102,9 @@ class RemoteEmbedder:
                     self._listener = conn
                 except Exception as e:  # the waits poll instead; the reason, not the DSN
                     log.warning("cannot LISTEN for made vectors (polling instead): %s", e)
-                    self._listen_failed = True
+                    self._listen_failed_at = loop.time()
                     return False
+                self._listen_failed_at = None
         return True
 
     def _notified(self, _conn, _pid, _channel, payload: str) -> None:

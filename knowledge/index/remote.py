@@ -45,6 +45,17 @@ async def notify(s, channel: str = CHANNEL, payload: str = "") -> None:
     )
 
 
+async def listen(db: Database, channel: str, callback, *, connect_timeout: float = 60):
+    """A raw asyncpg connection LISTENing on `channel` (SQLAlchemy's pool cannot hold one)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(db.url).set(drivername="postgresql")
+    conn = await asyncpg.connect(dsn.render_as_string(hide_password=False), timeout=connect_timeout)
+    await conn.add_listener(channel, callback)
+    return conn
+
+
 def made_payload(entry_ids: list[int]) -> str:
     """MADE's payload: the entries whose vectors were just stored ("" for texts, or too many
     to list: every waiter looks). PostgreSQL takes payloads under 8,000 bytes."""
@@ -91,15 +102,7 @@ class RemoteEmbedder:
                 return False
             if self._listener is None or self._listener.is_closed():
                 try:
-                    import asyncpg
-                    from sqlalchemy.engine import make_url
-
-                    dsn = make_url(self.db.url).set(drivername="postgresql")
-                    conn = await asyncpg.connect(
-                        dsn.render_as_string(hide_password=False), timeout=5
-                    )
-                    await conn.add_listener(MADE, self._notified)
-                    self._listener = conn
+                    self._listener = await listen(self.db, MADE, self._notified, connect_timeout=5)
                 except Exception as e:  # the waits poll instead; the reason, not the DSN
                     log.warning("cannot LISTEN for made vectors (polling instead): %s", e)
                     self._listen_failed_at = loop.time()

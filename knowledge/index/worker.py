@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import make_url
 
 from knowledge.errors import SetupError
 from knowledge.guides import GuideLibrary
 from knowledge.index.embeddings import BatchingEmbedder
 from knowledge.index.outbox import owed
-from knowledge.index.remote import CHANNEL, MADE, made_payload, notify, text_hash
+from knowledge.index.remote import CHANNEL, MADE, listen, made_payload, notify, text_hash
 from knowledge.index.vectors import IndexItem, IndexUnavailable, VectorIndex
 from knowledge.storage import Database, Entry, IndexDeletion, TextVector, utcnow
 from knowledge.storage.entries import (
@@ -109,12 +108,8 @@ class Worker:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Drain, then sleep until notified (or poll_seconds); until `stop` is set."""
-        import asyncpg
-
         stop = stop or asyncio.Event()
-        dsn = make_url(self.db.url).set(drivername="postgresql")
-        conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-        await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+        conn = await listen(self.db, CHANNEL, lambda *_: self._wake.set())
         try:
             while not stop.is_set():
                 self._wake.clear()

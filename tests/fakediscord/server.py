@@ -820,15 +820,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         """Answer the next ``times`` matching calls ``seconds`` late: what they did (a message
         posted, say) is already seen by everyone else, as when Discord's reply is slow to come
         back while its gateway has already shown the message."""
-        self._slow.append(
-            {
-                "method": method.upper(),
-                "route": route,
-                "params": params,
-                "times": times,
-                "seconds": seconds,
-            }
-        )
+        self._slow.append(_injection(method, route, times, params, seconds=seconds))
 
     def rate_limit_next(
         self,
@@ -870,15 +862,7 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         params: dict[str, Any],
         make: Callable[[], ApiError],
     ) -> None:
-        self._failures.append(
-            {
-                "method": method.upper(),
-                "route": route,
-                "params": params,
-                "times": times,
-                "make": make,
-            }
-        )
+        self._failures.append(_injection(method, route, times, params, make=make))
 
     def _internal_error(self, text: str) -> None:
         self.internal_errors.append(text)
@@ -1036,22 +1020,33 @@ class FakeDiscord(RestMixin, UserActionsMixin, GatewayMixin):
         return json_response(response, status, headers)
 
     async def _maybe_slow(self, call: Call) -> None:
-        for slow in self._slow:
-            if slow["times"] > 0 and call.matches(slow["method"], slow["route"], **slow["params"]):
-                slow["times"] -= 1
-                await asyncio.sleep(slow["seconds"])
-                return
+        if (slow := _take(self._slow, call)) is not None:
+            await asyncio.sleep(slow["seconds"])
 
     def _maybe_fail(self, call: Call) -> None:
-        for failure in self._failures:
-            if failure["times"] > 0 and call.matches(
-                failure["method"], failure["route"], **failure["params"]
-            ):
-                failure["times"] -= 1
-                raise failure["make"]()
+        if (failure := _take(self._failures, call)) is not None:
+            raise failure["make"]()
 
 
 # ---------------------------------------------------------------------- helpers
+def _injection(
+    method: str, route: str, times: int, params: dict[str, Any], **what: Any
+) -> dict[str, Any]:
+    """A failure or delay for the next ``times`` calls matching method, route and params."""
+    return {"method": method.upper(), "route": route, "params": params, "times": times, **what}
+
+
+def _take(injections: list[dict[str, Any]], call: Call) -> dict[str, Any] | None:
+    """The first injection still due that matches ``call``, counted as used."""
+    for injection in injections:
+        if injection["times"] > 0 and call.matches(
+            injection["method"], injection["route"], **injection["params"]
+        ):
+            injection["times"] -= 1
+            return injection
+    return None
+
+
 def _template_regex(template: str) -> str:
     out = ""
     for part in re.split(r"(\{\w+\})", template):
